@@ -1,0 +1,1 @@
+"""Data: readers for real NLP formats, vocabularies, datasets and batching."""
