@@ -1,0 +1,220 @@
+"""Host-side batching: padding + masks, length bucketing, LM streams for truncated BPTT.
+
+Batches are dicts of numpy arrays; names carry shapes (B rows, T steps):
+
+    sentence batches   tokens_BxT int32, mask_BxT bool, lengths_B int32,
+                       + labels_B int32 (classification), + tags_BxT int32 (tagging)
+    LM batches         inputs_BxT int32, targets_BxT int32, mask_BxT bool
+                       (mask marks the steps whose target is a real token)
+
+Padding uses id 0 (`<pad>`). Every batch of a plan has exactly `batch_size` rows so
+shapes stay few: the last, short batch of an epoch is filled with padding rows whose
+mask is all False (a classifier weights its per-example loss by `mask_BxT.any(-1)`).
+T is a multiple of `pad_multiple` (pool bucketing) or a bucket boundary, so the number
+of distinct shapes, and hence of XLA compilations, stays small.
+
+Batch *plans* (lists of example-index arrays) are pure functions of the lengths, the
+seed and the epoch, which makes a resumed run reproduce exactly the same batches.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterable, Mapping, Sequence
+
+import numpy as np
+
+
+@dataclasses.dataclass(frozen=True)
+class BatchSpec:
+    """How to group examples into batches.
+
+    bucketing: "pool"  shuffle, cut into pools of `pool_batches` batches, sort each pool
+                       by length (the usual "sort within large shuffled pools");
+               "boundaries"  fixed length buckets `boundaries` (T = the bucket bound);
+               "none"  plain shuffled batches (the baseline for padding efficiency).
+    tokens_per_batch: with "boundaries", rows per batch = tokens_per_batch // bound
+                      (token-budget batches; one shape per bucket).
+    """
+
+    batch_size: int = 32
+    bucketing: str = "pool"
+    pool_batches: int = 100
+    pad_multiple: int = 4
+    boundaries: tuple[int, ...] | None = None
+    tokens_per_batch: int | None = None
+    shuffle: bool = True
+
+    def __post_init__(self):
+        if self.bucketing not in ("pool", "boundaries", "none"):
+            raise ValueError(f"bucketing must be pool|boundaries|none, got {self.bucketing!r}")
+        if self.bucketing == "boundaries" and not self.boundaries:
+            raise ValueError("bucketing='boundaries' needs boundaries (see length_boundaries)")
+        if self.tokens_per_batch is not None and self.bucketing != "boundaries":
+            raise ValueError("tokens_per_batch needs bucketing='boundaries' (fixed shapes)")
+
+
+def length_boundaries(lengths_N: np.ndarray, num_buckets: int = 12) -> tuple[int, ...]:
+    """Bucket bounds at length quantiles of the training data (the last is the maximum)."""
+    qs = np.quantile(np.asarray(lengths_N), np.linspace(0, 1, num_buckets + 1)[1:], method="higher")
+    return tuple(int(q) for q in np.unique(qs))
+
+
+def _chunks(indices: np.ndarray, size: int) -> list[np.ndarray]:
+    return [indices[i : i + size] for i in range(0, len(indices), size)]
+
+
+def plan_batches(
+    lengths_N: Sequence[int], spec: BatchSpec, *, seed: int, epoch: int
+) -> list[np.ndarray]:
+    """Example indices of every batch of one epoch; each example appears exactly once."""
+    lengths_N = np.asarray(lengths_N)
+    rng = np.random.default_rng((seed, epoch))
+    n = len(lengths_N)
+    order = rng.permutation(n) if spec.shuffle else np.arange(n)
+    if spec.bucketing == "none":
+        return _chunks(order, spec.batch_size)
+    if spec.bucketing == "pool":
+        batches = []
+        for pool in _chunks(order, spec.pool_batches * spec.batch_size):
+            pool = pool[np.argsort(lengths_N[pool], kind="stable")]
+            batches += _chunks(pool, spec.batch_size)
+    else:
+        bounds = np.asarray(spec.boundaries)
+        if lengths_N.max(initial=0) > bounds[-1]:
+            raise ValueError(
+                f"an example of length {lengths_N.max()} exceeds the last bucket bound {bounds[-1]}"
+            )
+        bucket_N = np.searchsorted(bounds, lengths_N[order])
+        batches = []
+        for k, bound in enumerate(bounds):
+            batches += _chunks(order[bucket_N == k], batch_rows(spec, int(bound)))
+    if spec.shuffle:
+        batches = [batches[i] for i in rng.permutation(len(batches))]
+    return batches
+
+
+def batch_rows(spec: BatchSpec, length: int) -> int:
+    """Rows of a batch whose padded length is `length` (fixed unless token-budget)."""
+    if spec.tokens_per_batch is None:
+        return spec.batch_size
+    return max(1, spec.tokens_per_batch // length)
+
+
+def padded_length(max_length: int, spec: BatchSpec) -> int:
+    if spec.bucketing == "boundaries":
+        bounds = np.asarray(spec.boundaries)
+        return int(bounds[np.searchsorted(bounds, max_length)])
+    m = spec.pad_multiple
+    return max(1, -(-max_length // m) * m)
+
+
+def pad_rows(
+    seqs: Sequence[np.ndarray], rows: int, length: int, pad_id: int = 0
+) -> tuple[np.ndarray, np.ndarray]:
+    """Right-pad 1-D int sequences into ids_BxT (int32) and mask_BxT (bool), B = rows."""
+    if len(seqs) > rows:
+        raise ValueError(f"{len(seqs)} sequences do not fit in {rows} rows")
+    ids_BxT = np.full((rows, length), pad_id, dtype=np.int32)
+    mask_BxT = np.zeros((rows, length), dtype=bool)
+    for b, seq in enumerate(seqs):
+        if len(seq) > length:
+            raise ValueError(f"a sequence of length {len(seq)} does not fit in T={length}")
+        ids_BxT[b, : len(seq)] = seq
+        mask_BxT[b, : len(seq)] = True
+    return ids_BxT, mask_BxT
+
+
+def sentence_batch(examples: Sequence[Mapping], spec: BatchSpec) -> dict[str, np.ndarray]:
+    """Encoded examples ({"tokens": ids[, "label": int][, "tags": ids]}) -> one padded batch."""
+    lengths = np.array([len(ex["tokens"]) for ex in examples], dtype=np.int32)
+    T = padded_length(int(lengths.max()), spec)
+    B = batch_rows(spec, T)
+    tokens_BxT, mask_BxT = pad_rows([ex["tokens"] for ex in examples], B, T)
+    batch = {"tokens_BxT": tokens_BxT, "mask_BxT": mask_BxT}
+    batch["lengths_B"] = np.zeros(B, np.int32)
+    batch["lengths_B"][: len(examples)] = lengths
+    if "label" in examples[0]:
+        batch["labels_B"] = np.zeros(B, np.int32)
+        batch["labels_B"][: len(examples)] = [ex["label"] for ex in examples]
+    if "tags" in examples[0]:
+        batch["tags_BxT"] = pad_rows([ex["tags"] for ex in examples], B, T)[0]
+    return batch
+
+
+def lm_sentence_batch(sentences: Sequence[np.ndarray], spec: BatchSpec) -> dict[str, np.ndarray]:
+    """Sentence-level LM batch (course lm-minibatch): each sentence (with its boundary
+    symbols) predicts its own next tokens; T counts predictions (= length - 1)."""
+    T = padded_length(max(len(s) for s in sentences) - 1, spec)
+    ids_BxT1, mask_BxT1 = pad_rows(sentences, batch_rows(spec, T), T + 1)
+    return _lm_batch(ids_BxT1[:, :-1], ids_BxT1[:, 1:], mask_BxT1[:, 1:])
+
+
+def _lm_batch(inputs_BxT, targets_BxT, mask_BxT) -> dict[str, np.ndarray]:
+    """Steps without a real target are pure padding (id 0) in inputs too."""
+    return {
+        "inputs_BxT": np.where(mask_BxT, inputs_BxT, 0).astype(np.int32),
+        "targets_BxT": targets_BxT,
+        "mask_BxT": mask_BxT,
+    }
+
+
+def lm_num_predictions(sentence: np.ndarray) -> int:
+    """The length an LM sentence is bucketed by."""
+    return len(sentence) - 1
+
+
+def lm_stream_batches(
+    stream_N: np.ndarray, batch_size: int, seq_len: int
+) -> list[dict[str, np.ndarray]]:
+    """Truncated-BPTT windows (Zaremba et al. 2014): the stream is cut into `batch_size`
+    contiguous rows read in parallel, K=`seq_len` steps at a time, so row b of window i+1
+    continues row b of window i (pass the final carry on as the next initial carry).
+
+    Rows have ceil(N / B) tokens; the tail of the last row and of the last window is
+    padding with mask False, so no token is dropped. Predictions across row boundaries
+    (B - 1 of them) are not made, as in the reference set-up.
+    """
+    stream_N = np.asarray(stream_N, dtype=np.int32)
+    n = len(stream_N)
+    if n < 2:
+        raise ValueError(f"an LM stream needs at least 2 tokens, got {n}")
+    row_len = -(-n // batch_size)
+    data_BxL, valid_BxL = pad_rows(_chunks(stream_N, row_len), batch_size, row_len)
+    windows = []
+    for start in range(0, row_len - 1, seq_len):
+        stop = min(start + seq_len, row_len - 1)
+        inputs, targets = _window(data_BxL, start, stop, seq_len)
+        mask = _window(valid_BxL, start, stop, seq_len)[1]
+        windows.append(_lm_batch(inputs, targets, mask))
+    return windows
+
+
+def _window(data_BxL: np.ndarray, start: int, stop: int, seq_len: int):
+    """(inputs, targets) of steps start..stop-1 of every row, right-padded to seq_len."""
+    width = ((0, 0), (0, seq_len - (stop - start)))
+    return (
+        np.pad(data_BxL[:, start:stop], width),
+        np.pad(data_BxL[:, start + 1 : stop + 1], width),
+    )
+
+
+def padding_efficiency(batches: Iterable[Mapping[str, np.ndarray]]) -> float:
+    """Real tokens / padded token slots over all batches (1.0 = no padding)."""
+    real = total = 0
+    for batch in batches:
+        real += int(batch["mask_BxT"].sum())
+        total += batch["mask_BxT"].size
+    return real / total if total else 0.0
+
+
+def shard_rows(
+    batch: Mapping[str, np.ndarray], process_index: int, process_count: int
+) -> dict[str, np.ndarray]:
+    """This process's contiguous slice of a global batch's rows (multi-host data parallel:
+    every host plans the same global batches and loads only its rows; T is shared)."""
+    B = next(iter(batch.values())).shape[0]
+    if B % process_count:
+        raise ValueError(f"batch of {B} rows does not split over {process_count} processes")
+    per = B // process_count
+    return {k: v[process_index * per : (process_index + 1) * per] for k, v in batch.items()}

@@ -1,0 +1,351 @@
+"""Readers for the text formats of the course data, one per format, all streaming.
+
+Every reader yields plain example dicts (the *example schema* shared with the TFDS
+builders and the synthetic corpus):
+
+    sentence classification  {"tokens": list[str], "label": int}
+    sentiment trees          {"tokens": list[str], "label": int, "phrase": bool}
+    language modelling       {"tokens": list[str]}
+    tagging / CoNLL-U        {"tokens": list[str], "tags": list[str]}
+    character text           a str (`read_chars`)
+
+Tokens are split on ASCII space only (SST has U+00A0 *inside* tokens). Malformed input
+raises `DataFormatError` naming the file, the line, the offending text and what was
+expected. With `skip_bad_lines=True` bad lines are skipped, but counted: each skip is
+appended to `skipped` (if given) and a warning with the count is logged at the end.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+from collections.abc import Callable, Iterator
+
+SST_NUM_CLASSES = 5
+# The 17 universal POS tags (UD v2).
+UPOS_TAGS = frozenset(
+    {
+        "ADJ", "ADP", "ADV", "AUX", "CCONJ", "DET", "INTJ", "NOUN", "NUM",
+        "PART", "PRON", "PROPN", "PUNCT", "SCONJ", "SYM", "VERB", "X",
+    }
+)  # fmt: skip
+CONLLU_COLUMNS = 10
+
+
+class DataFormatError(ValueError):
+    """Malformed data file: says where (file, line), what was found and what was expected."""
+
+    def __init__(self, path: str | os.PathLike, lineno: int | None, text: str, expected: str):
+        self.path, self.lineno, self.text, self.expected = str(path), lineno, text, expected
+        where = f"{path}:{lineno}" if lineno is not None else f"{path}"
+        shown = text if len(text) <= 120 else text[:117] + "..."
+        super().__init__(f"{where}: expected {expected}; got {shown!r}")
+
+
+class _Bad(Exception):
+    """Raised by per-line parsers; the reader adds file and line number."""
+
+    def __init__(self, expected: str, text: str | None = None):
+        super().__init__(expected)
+        self.expected, self.text = expected, text
+
+
+def _open_checked(path: str | os.PathLike, what: str):
+    if not os.path.isfile(path):
+        raise FileNotFoundError(f"{path}: no such file (expected {what})")
+    return open(path, "rb")
+
+
+def _numbered_lines(path: str | os.PathLike, what: str) -> Iterator[tuple[int, str]]:
+    """(line number, line without its newline), decoding strictly so bad bytes are located."""
+    with _open_checked(path, what) as f:
+        for lineno, raw in enumerate(f, start=1):
+            yield lineno, _decode(path, raw, lineno).rstrip("\r\n")
+
+
+def _decode(path, raw: bytes, first_lineno: int) -> str:
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as e:
+        lineno = first_lineno + raw.count(b"\n", 0, e.start)
+        bad = raw[max(0, e.start - 20) : e.end + 20].decode("utf-8", "replace")
+        raise DataFormatError(path, lineno, bad, f"valid UTF-8 ({e.reason})") from None
+
+
+class _Errors:
+    """Raise, or (skip_bad_lines) count and collect, one bad line at a time."""
+
+    def __init__(self, path, skip_bad_lines: bool, skipped: list | None):
+        self.path, self.skip, self.skipped, self.count = path, skip_bad_lines, skipped, 0
+
+    def bad(self, lineno: int, line: str, err: _Bad) -> None:
+        error = DataFormatError(
+            self.path, lineno, line if err.text is None else err.text, err.expected
+        )
+        if not self.skip:
+            raise error
+        self.count += 1
+        if self.skipped is not None:
+            self.skipped.append(error)
+
+    def finish(self, num_examples: int, what: str) -> None:
+        if self.count:
+            logging.warning("%s: skipped %d bad lines", self.path, self.count)
+        if num_examples == 0:
+            note = f" ({self.count} bad lines skipped)" if self.count else " (the file is empty)"
+            raise DataFormatError(self.path, None, "", f"at least one {what}{note}")
+
+
+def _read_lines(
+    path, parse: Callable[[str], dict], what: str, skip_bad_lines: bool, skipped: list | None
+) -> Iterator[dict]:
+    errors = _Errors(path, skip_bad_lines, skipped)
+    n = 0
+    for lineno, line in _numbered_lines(path, what):
+        try:
+            example = parse(line)
+        except _Bad as e:
+            errors.bad(lineno, line, e)
+            continue
+        n += 1
+        yield example
+    errors.finish(n, what)
+
+
+def split_tokens(text: str) -> list[str]:
+    """Split on ASCII space only; runs of spaces and leading/trailing spaces are ignored."""
+    return [t for t in text.split(" ") if t]
+
+
+def _parse_label(text: str, num_classes: int) -> int:
+    text = text.strip()
+    if not re.fullmatch(r"-?\d+", text):
+        raise _Bad(f"an integer label in 0..{num_classes - 1}", text)
+    label = int(text)
+    if not 0 <= label < num_classes:
+        raise _Bad(f"a label in 0..{num_classes - 1}", text)
+    return label
+
+
+def binary_label(label: int) -> int | None:
+    """SST-2 view of an SST-5 label: 0-1 -> 0, 3-4 -> 1, neutral 2 -> None (dropped)."""
+    return None if label == 2 else int(label > 2)
+
+
+def to_binary(examples) -> Iterator[dict]:
+    """Drop neutral examples and map the rest to 0/1 (the standard SST-2 view)."""
+    for ex in examples:
+        label = binary_label(ex["label"])
+        if label is not None:
+            yield {**ex, "label": label}
+
+
+def read_classes(
+    path,
+    *,
+    num_classes: int = SST_NUM_CLASSES,
+    binary: bool = False,
+    skip_bad_lines: bool = False,
+    skipped: list | None = None,
+) -> Iterator[dict]:
+    """Sentence classification lines `LABEL ||| tokenized sentence` (SST)."""
+
+    def parse(line: str) -> dict:
+        label_text, sep, sentence = line.partition("|||")
+        if not sep:
+            raise _Bad("'LABEL ||| tokenized sentence' (no '|||' found)")
+        tokens = split_tokens(sentence)
+        if not tokens:
+            raise _Bad("at least one token after '|||'")
+        return {"tokens": tokens, "label": _parse_label(label_text, num_classes)}
+
+    examples = _read_lines(path, parse, "'LABEL ||| sentence' line", skip_bad_lines, skipped)
+    return to_binary(examples) if binary else examples
+
+
+_TREE_TOKEN = re.compile(r"\(|\)|[^ \t\r\n()]+")  # ASCII whitespace only, as split_tokens
+
+
+def parse_tree(text: str, num_classes: int = SST_NUM_CLASSES) -> list[tuple[int, list[str]]]:
+    """A labelled PTB bracket tree -> [(label, leaves)] for every node, root first."""
+    pieces = _TREE_TOKEN.findall(text)
+    nodes: list[tuple[int, list[str]]] = []
+    stack: list[tuple[int, int]] = []  # (index into nodes, leaves so far at open)
+    leaves: list[str] = []
+    i = 0
+    if not pieces or pieces[0] != "(":
+        raise _Bad("a bracket tree starting with '('")
+    while i < len(pieces):
+        p = pieces[i]
+        if p == "(":
+            if stack or not nodes:
+                if i + 1 >= len(pieces) or pieces[i + 1] in "()":
+                    raise _Bad("a label after '('", " ".join(pieces[i : i + 3]))
+                stack.append((len(nodes), len(leaves)))
+                nodes.append((_parse_label(pieces[i + 1], num_classes), []))
+                i += 2
+                continue
+            raise _Bad("one tree per line (text after the root's closing bracket)", p)
+        if p == ")":
+            if not stack:
+                raise _Bad("balanced brackets (an extra ')')", text[-40:])
+            index, start = stack.pop()
+            if len(leaves) == start:
+                raise _Bad("a word or a subtree inside every bracket")
+            nodes[index] = (nodes[index][0], leaves[start:])
+        else:
+            if not stack:
+                raise _Bad("text only inside brackets", p)
+            leaves.append(p)
+        i += 1
+    if stack:
+        raise _Bad(f"balanced brackets ({len(stack)} unclosed '(')", text[-40:])
+    return nodes
+
+
+def read_trees(
+    path,
+    *,
+    phrases: bool = False,
+    num_classes: int = SST_NUM_CLASSES,
+    binary: bool = False,
+    skip_bad_lines: bool = False,
+    skipped: list | None = None,
+) -> Iterator[dict]:
+    """SST trees: one sentence example per line, plus (phrases=True) one per inner node.
+
+    Phrase-level training (every labelled node is an example) is how the published SST
+    numbers were obtained; phrase examples carry `"phrase": True`.
+    """
+
+    def parse(line: str) -> dict:
+        return {"nodes": parse_tree(line, num_classes)}
+
+    def expand(trees):
+        for tree in trees:
+            (label, tokens), *rest = tree["nodes"]
+            yield {"tokens": tokens, "label": label, "phrase": False}
+            if phrases:
+                for label, tokens in rest:
+                    yield {"tokens": tokens, "label": label, "phrase": True}
+
+    examples = expand(_read_lines(path, parse, "bracket tree", skip_bad_lines, skipped))
+    return to_binary(examples) if binary else examples
+
+
+def read_lm_text(
+    path,
+    *,
+    bos: str | None = None,
+    eos: str | None = None,
+    skip_bad_lines: bool = False,
+    skipped: list | None = None,
+) -> Iterator[dict]:
+    """One sentence per line (PTB). `bos`/`eos` are added when given (course: both `<s>`)."""
+    head, tail = [bos] if bos else [], [eos] if eos else []
+
+    def parse(line: str) -> dict:
+        tokens = split_tokens(line)
+        if not tokens:
+            raise _Bad("a sentence (the line is blank)")
+        return {"tokens": head + tokens + tail}
+
+    return _read_lines(path, parse, "sentence", skip_bad_lines, skipped)
+
+
+def read_tags(path, *, skip_bad_lines: bool = False, skipped: list | None = None) -> Iterator[dict]:
+    """Tagging lines of `word|TAG` tokens (WikiNER), split on the LAST `|`."""
+
+    def parse(line: str) -> dict:
+        tokens, tags = [], []
+        for item in split_tokens(line):
+            word, sep, tag = item.rpartition("|")
+            if not sep or not word or not tag:
+                raise _Bad("every token as 'word|TAG'", item)
+            tokens.append(word)
+            tags.append(tag)
+        if not tokens:
+            raise _Bad("at least one 'word|TAG' token (the line is blank)")
+        return {"tokens": tokens, "tags": tags}
+
+    return _read_lines(path, parse, "'word|TAG' line", skip_bad_lines, skipped)
+
+
+def read_conllu(
+    path,
+    *,
+    tagset: str = "upos",
+    skip_bad_lines: bool = False,
+    skipped: list | None = None,
+) -> Iterator[dict]:
+    """CoNLL-U sentences as (word, tag) sequences; tagset "upos" or "xpos".
+
+    Words are the integer-ID lines: multiword-token ranges (`3-4 don't`) are surface
+    tokens whose words follow, and empty nodes (`8.1`) are not words, so both are
+    validated and then left out (counted once, never twice). With skip_bad_lines a
+    bad line drops its whole sentence (counted).
+    """
+    column = {"upos": 3, "xpos": 4}.get(tagset)
+    if column is None:
+        raise ValueError(f"tagset must be 'upos' or 'xpos', got {tagset!r}")
+    errors = _Errors(path, skip_bad_lines, skipped)
+    n = 0
+    tokens: list[str] = []
+    tags: list[str] = []
+    broken = False
+
+    def parse_word(line: str) -> tuple[str, str] | None:
+        cols = line.split("\t")
+        if len(cols) != CONLLU_COLUMNS:
+            raise _Bad(f"{CONLLU_COLUMNS} tab-separated columns, found {len(cols)}")
+        wid = cols[0]
+        if re.fullmatch(r"\d+-\d+", wid) or re.fullmatch(r"\d+\.\d+", wid):
+            return None
+        if not wid.isdigit() or int(wid) != len(tokens) + 1:
+            raise _Bad(f"word ID {len(tokens) + 1} (or a range 'a-b' / empty node 'a.b')", wid)
+        if column == 3 and cols[3] not in UPOS_TAGS:
+            raise _Bad("a universal POS tag in column 4", cols[3])
+        if not cols[1] or not cols[column] or cols[column] == "_":
+            raise _Bad(f"a word and a {tagset.upper()} tag", line)
+        return cols[1], cols[column]
+
+    for lineno, line in _numbered_lines(path, "CoNLL-U file"):
+        if line.startswith("#"):
+            continue
+        if not line.strip():
+            if tokens and not broken:
+                n += 1
+                yield {"tokens": tokens, "tags": tags}
+            tokens, tags, broken = [], [], False
+            continue
+        if broken:
+            continue
+        try:
+            word = parse_word(line)
+        except _Bad as e:
+            errors.bad(lineno, line, e)
+            broken = True
+            continue
+        if word is not None:
+            tokens.append(word[0])
+            tags.append(word[1])
+    if tokens and not broken:
+        n += 1
+        yield {"tokens": tokens, "tags": tags}
+    errors.finish(n, "CoNLL-U sentence")
+
+
+def read_chars(path, *, split: str = "train", valid_fraction: float = 0.1) -> str:
+    """Raw text for character LMs; `train` is the first 1-valid_fraction, `valid` the rest."""
+    if split not in ("train", "valid", "all"):
+        raise ValueError(f"split must be 'train', 'valid' or 'all', got {split!r}")
+    if not 0.0 <= valid_fraction < 1.0:
+        raise ValueError(f"valid_fraction must be in [0, 1), got {valid_fraction}")
+    with _open_checked(path, "a text file") as f:
+        raw = f.read()
+    text = _decode(path, raw, 1)
+    if not text:
+        raise DataFormatError(path, None, "", "some text (the file is empty)")
+    cut = int(round(len(text) * (1.0 - valid_fraction)))
+    return {"train": text[:cut], "valid": text[cut:], "all": text}[split]

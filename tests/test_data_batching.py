@@ -1,0 +1,120 @@
+"""Batching: every token once per epoch, masks match lengths, few shapes, LM streams."""
+
+import collections
+
+import numpy as np
+import pytest
+
+from rnnlab.data import batching, formats
+from rnnlab.data.batching import BatchSpec
+from rnnlab.data.vocab import Vocab
+
+
+def random_examples(n, seed=0, max_len=40):
+    rng = np.random.default_rng(seed)
+    return [
+        {
+            "tokens": rng.integers(1, 50, size=rng.integers(1, max_len + 1)).astype(np.int32),
+            "label": int(rng.integers(0, 5)),
+        }
+        for _ in range(n)
+    ]
+
+
+def epoch_batches(examples, spec, seed=0, epoch=0):
+    lengths = [len(ex["tokens"]) for ex in examples]
+    plan = batching.plan_batches(lengths, spec, seed=seed, epoch=epoch)
+    return plan, [batching.sentence_batch([examples[i] for i in idx], spec) for idx in plan]
+
+
+SPECS = [
+    BatchSpec(batch_size=8, bucketing="none", pad_multiple=1),
+    BatchSpec(batch_size=8, pool_batches=4),
+    BatchSpec(batch_size=8, bucketing="boundaries", boundaries=(5, 10, 20, 40)),
+    BatchSpec(bucketing="boundaries", boundaries=(10, 20, 40), tokens_per_batch=100),
+]
+
+
+@pytest.mark.parametrize("spec", SPECS)
+def test_every_token_once_per_epoch_and_masks(spec):
+    examples = random_examples(203)
+    plan, batches = epoch_batches(examples, spec)
+    assert sorted(np.concatenate(plan).tolist()) == list(range(len(examples)))
+    seen = collections.Counter()
+    for idx, batch in zip(plan, batches, strict=True):
+        mask = batch["mask_BxT"]
+        assert mask.dtype == bool and batch["tokens_BxT"].dtype == np.int32
+        assert mask.shape == batch["tokens_BxT"].shape
+        assert mask.sum(1).tolist() == batch["lengths_B"].tolist()
+        assert (batch["tokens_BxT"][~mask] == 0).all()
+        for row, i in enumerate(idx):
+            np.testing.assert_array_equal(
+                batch["tokens_BxT"][row][mask[row]], examples[i]["tokens"]
+            )
+            assert batch["labels_B"][row] == examples[i]["label"]
+            seen[int(i)] += 1
+        assert not mask[len(idx) :].any()  # padding rows
+    assert set(seen.values()) == {1} and len(seen) == len(examples)
+    shapes = {b["tokens_BxT"].shape for b in batches}
+    if spec.bucketing == "boundaries":
+        assert {T for _, T in shapes} <= set(spec.boundaries) and len(shapes) <= 4
+
+
+def test_plan_is_a_function_of_seed_and_epoch():
+    lengths = [len(ex["tokens"]) for ex in random_examples(100)]
+    spec = BatchSpec(batch_size=8, pool_batches=2)
+
+    def plan(seed, epoch):
+        return [b.tolist() for b in batching.plan_batches(lengths, spec, seed=seed, epoch=epoch)]
+
+    assert plan(0, 0) == plan(0, 0)
+    assert plan(0, 0) != plan(0, 1) and plan(0, 0) != plan(1, 0)
+
+
+def test_tags_and_lm_sentence_batches():
+    spec = BatchSpec(batch_size=4, pad_multiple=1)
+    tagged = [{"tokens": np.array([5, 6, 7]), "tags": np.array([1, 2, 1])}]
+    batch = batching.sentence_batch(tagged, spec)
+    assert batch["tags_BxT"].tolist()[0] == [1, 2, 1] and batch["tags_BxT"].shape == (4, 3)
+    lm = batching.lm_sentence_batch([np.array([2, 8, 9, 2]), np.array([2, 7, 2])], spec)
+    assert lm["inputs_BxT"][:2].tolist() == [[2, 8, 9], [2, 7, 0]]
+    assert lm["targets_BxT"][:2].tolist() == [[8, 9, 2], [7, 2, 0]]
+    assert lm["mask_BxT"].sum(1).tolist() == [3, 2, 0, 0]
+
+
+@pytest.mark.parametrize("n,B,K", [(100, 4, 7), (101, 3, 5), (10, 1, 20), (64, 8, 2)])
+def test_lm_stream_windows_concatenate_back(n, B, K):
+    stream = np.arange(1, n + 1, dtype=np.int32)
+    windows = batching.lm_stream_batches(stream, B, K)
+    assert all(w["inputs_BxT"].shape == (B, K) for w in windows)
+    inputs = np.concatenate([w["inputs_BxT"] for w in windows], axis=1)
+    targets = np.concatenate([w["targets_BxT"] for w in windows], axis=1)
+    mask = np.concatenate([w["mask_BxT"] for w in windows], axis=1)
+    rows = []
+    for b in range(B):  # row b: its inputs then its last target = a contiguous stream chunk
+        real = inputs[b][mask[b]]
+        np.testing.assert_array_equal(targets[b][mask[b]][:-1], real[1:])
+        rows.append(np.append(real, targets[b][mask[b]][-1:]) if mask[b].any() else real)
+    np.testing.assert_array_equal(np.concatenate(rows), stream[: sum(len(r) for r in rows)])
+    assert sum(len(r) for r in rows) == n  # nothing dropped
+    assert mask.sum() == n - B  # one prediction lost per row boundary
+
+
+def test_shard_rows_splits_a_global_batch():
+    batch = batching.sentence_batch(random_examples(8), BatchSpec(batch_size=8))
+    parts = [batching.shard_rows(batch, p, 4) for p in range(4)]
+    np.testing.assert_array_equal(
+        np.concatenate([p["tokens_BxT"] for p in parts]), batch["tokens_BxT"]
+    )
+    with pytest.raises(ValueError, match="does not split"):
+        batching.shard_rows(batch, 0, 3)
+
+
+def test_sst_padding_efficiency(shared_data):
+    examples = list(formats.read_classes(shared_data / "classes/train.txt"))
+    vocab = Vocab.build(e["tokens"] for e in examples)
+    encoded = [{"tokens": vocab.encode(e["tokens"]), "label": e["label"]} for e in examples]
+    bucketed = batching.padding_efficiency(epoch_batches(encoded, BatchSpec(batch_size=32))[1])
+    plain = BatchSpec(batch_size=32, bucketing="none", pad_multiple=1)
+    unbucketed = batching.padding_efficiency(epoch_batches(encoded, plain)[1])
+    assert bucketed > 0.9 and unbucketed < 0.6, (bucketed, unbucketed)
