@@ -208,6 +208,16 @@ def padding_efficiency(batches: Iterable[Mapping[str, np.ndarray]]) -> float:
     return real / total if total else 0.0
 
 
+def plan_padding_efficiency(lengths_N: Sequence[int], spec: BatchSpec, seed: int = 0) -> float:
+    """`padding_efficiency` of one epoch of `spec` batches, from the lengths alone."""
+    lengths_N = np.asarray(lengths_N)
+    slots = 0
+    for idx in plan_batches(lengths_N, spec, seed=seed, epoch=0):
+        T = padded_length(int(lengths_N[idx].max()), spec)
+        slots += batch_rows(spec, T) * T
+    return float(lengths_N.sum() / slots)
+
+
 def shard_rows(
     batch: Mapping[str, np.ndarray], process_index: int, process_count: int
 ) -> dict[str, np.ndarray]:

@@ -1,0 +1,335 @@
+"""One switch for every data set: local files, the TFDS catalog, or the synthetic corpus.
+
+    load_dataset(spec, split, source_dir=None, data_dir=None) -> random-access examples
+
+`spec` (what `--config.dataset=` holds) is a name with optional views after a colon:
+
+    local formats (files under source_dir, laid out like ../shared/data):
+      sst          classes/{train,dev,test}.txt           classification, 5 classes
+      sst_trees    trees/{train,dev,test}.txt             classification (+ "phrases")
+      ptb          ptb/{train,valid,test}.txt             lm
+      wikiner      tags/{train,dev,test}.txt              tagging
+      ewt          ud_english_ewt/en_ewt-ud-{split}.conllu tagging, UPOS (or "xpos")
+      shakespeare  tinyshakespeare/input.txt              chars, last 10% = dev
+    synthetic      no files: "synthetic:lm", "synthetic:classification", "synthetic:tagging"
+    TFDS catalog   glue/sst2, imdb_reviews, tiny_shakespeare, universal_dependencies/en_ewt
+                   (":xpos" view), lm1b -- downloaded by TFDS (needs network)
+    views          binary (SST-2 view of sst / sst_trees), phrases (sst_trees), xpos;
+                   combine with commas: "sst_trees:phrases,binary"
+
+Splits are "train", "dev" and "test" ("valid"/"validation" mean "dev").
+
+Examples come back in one schema per task, whatever the origin:
+    classification {"tokens": list[str], "label": int}   lm {"tokens": list[str]}
+    tagging {"tokens": list[str], "tags": list[str]}      chars {"text": str}
+
+With `data_dir`, local formats are prepared once as a TFDS data set in array_record
+format (builder `rnnlab_local`, one config per format) and read back with
+`as_data_source`, without TensorFlow; a second call reuses the prepared copy. Without
+`data_dir` the files are read straight into memory (same examples, same order).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import os
+from collections.abc import Callable, Iterator, Sequence
+
+import numpy as np
+
+from rnnlab.data import formats, synthetic
+
+SPLIT_ALIASES = {"valid": "dev", "validation": "dev"}
+SHAKESPEARE_VALID_FRACTION = 0.1
+TASKS = ("classification", "lm", "tagging", "chars")
+
+
+@dataclasses.dataclass(frozen=True)
+class LocalFormat:
+    task: str
+    files: dict[str, str]  # split -> path under the source directory
+    read: Callable[[str, str], Iterator[dict]]  # (path, split) -> stored examples
+    views: tuple[str, ...] = ()
+
+
+def _read_trees(path, split):
+    """Sentences and (split "<s>_phrases") the inner nodes, each as stored examples."""
+    for ex in formats.read_trees(path, phrases=split.endswith("_phrases")):
+        if ex["phrase"] == split.endswith("_phrases"):
+            yield {"tokens": ex["tokens"], "label": ex["label"]}
+
+
+def _read_ewt(path, split):
+    upos, xpos = formats.read_conllu(path), formats.read_conllu(path, tagset="xpos")
+    for u, x in zip(upos, xpos, strict=True):
+        yield {"tokens": u["tokens"], "upos": u["tags"], "xpos": x["tags"]}
+
+
+def _read_shakespeare(path, split):
+    part = "valid" if split == "dev" else "train"
+    yield {"text": formats.read_chars(path, split=part, valid_fraction=SHAKESPEARE_VALID_FRACTION)}
+
+
+def _splits(pattern: str, names=("train", "dev", "test")) -> dict[str, str]:
+    return {s: pattern.format(n) for s, n in zip(("train", "dev", "test"), names, strict=True)}
+
+
+LOCAL_FORMATS = {
+    "sst": LocalFormat(
+        "classification",
+        _splits("classes/{}.txt"),
+        lambda p, s: formats.read_classes(p),
+        ("binary",),
+    ),
+    "sst_trees": LocalFormat(
+        "classification",
+        {
+            **_splits("trees/{}.txt"),
+            **{f"{k}_phrases": v for k, v in _splits("trees/{}.txt").items()},
+        },
+        _read_trees,
+        ("binary", "phrases"),
+    ),
+    "ptb": LocalFormat(
+        "lm",
+        _splits("ptb/{}.txt", ("train", "valid", "test")),
+        lambda p, s: formats.read_lm_text(p),
+    ),
+    "wikiner": LocalFormat("tagging", _splits("tags/{}.txt"), lambda p, s: formats.read_tags(p)),
+    "ewt": LocalFormat(
+        "tagging", _splits("ud_english_ewt/en_ewt-ud-{}.conllu"), _read_ewt, ("xpos",)
+    ),
+    "shakespeare": LocalFormat(
+        "chars",
+        {"train": "tinyshakespeare/input.txt", "dev": "tinyshakespeare/input.txt"},
+        _read_shakespeare,
+    ),
+}
+
+
+# ---- TFDS catalog: map each data set's features to the example schema ----------------
+
+
+def _text(x) -> str:
+    return x.decode("utf-8") if isinstance(x, bytes) else str(x)
+
+
+def _split(x) -> list[str]:
+    """Catalog text is whitespace tokenized (GLUE SST-2 already is; IMDB only roughly)."""
+    return _text(x).split()
+
+
+def _ud_example(ex, tagset):
+    from tensorflow_datasets.core.dataset_builders.conll import conllu_dataset_builder_utils
+
+    upos = conllu_dataset_builder_utils.UPOS
+    # Multiword-token ranges and empty nodes have no head: keep the syntactic words only.
+    keep = [i for i, h in enumerate(ex["head"]) if _text(h) != "_"]
+    tags = [upos[int(ex["upos"][i])] for i in keep] if tagset == "upos" else None
+    tags = tags or [_text(ex["xpos"][i]) for i in keep]
+    return {"tokens": [_text(ex["tokens"][i]) for i in keep], "tags": tags}
+
+
+@dataclasses.dataclass(frozen=True)
+class CatalogFormat:
+    task: str
+    splits: dict[str, str]  # our split -> TFDS split
+    to_example: Callable[[dict, tuple[str, ...]], dict]
+    views: tuple[str, ...] = ()
+
+
+CATALOG = {
+    "glue/sst2": CatalogFormat(
+        "classification",
+        {"train": "train", "dev": "validation", "test": "test"},
+        lambda ex, v: {"tokens": _split(ex["sentence"]), "label": int(ex["label"])},
+    ),
+    "imdb_reviews": CatalogFormat(
+        "classification",
+        {"train": "train", "test": "test"},
+        lambda ex, v: {"tokens": _split(ex["text"]), "label": int(ex["label"])},
+    ),
+    "tiny_shakespeare": CatalogFormat(
+        "chars",
+        {"train": "train", "dev": "validation", "test": "test"},
+        lambda ex, v: {"text": _text(ex["text"])},
+    ),
+    "universal_dependencies/en_ewt": CatalogFormat(
+        "tagging",
+        {"train": "train", "dev": "dev", "test": "test"},
+        lambda ex, v: _ud_example(ex, "xpos" if "xpos" in v else "upos"),
+        ("xpos",),
+    ),
+    "lm1b": CatalogFormat(
+        "lm", {"train": "train", "test": "test"}, lambda ex, v: {"tokens": _split(ex["text"])}
+    ),
+}
+SYNTHETIC_TASKS = tuple(synthetic.TASK_FIELDS)
+
+
+# ---- the view applied to stored examples (module-level: grain workers pickle them) ----
+
+
+def _identity(ex: dict) -> dict:
+    return ex
+
+
+def _catalog_view(ex: dict, name: str, views: tuple[str, ...]) -> dict:
+    return CATALOG[name].to_example(ex, views)
+
+
+def _local_view(ex: dict, views: tuple[str, ...]) -> dict | None:
+    """A stored (possibly TFDS-decoded) example -> the task schema; None = not in view."""
+    out = {}
+    for key, value in ex.items():
+        if key == "label":
+            out[key] = int(value)
+        elif key == "text":
+            out[key] = _text(value)
+        else:
+            out[key] = [_text(t) for t in value]
+    if "upos" in out:
+        upos, xpos = out.pop("upos"), out.pop("xpos")
+        out["tags"] = xpos if "xpos" in views else upos
+    if "binary" in views:
+        label = formats.binary_label(out["label"])
+        if label is None:
+            return None
+        out["label"] = label
+    return out
+
+
+class Examples(Sequence):
+    """Random access to examples in the task schema over any indexable store."""
+
+    def __init__(self, store, view: Callable[[dict], dict | None], task: str, name: str, *,
+                 filters: bool = False):  # fmt: skip
+        self.store, self.view, self.task, self.name = store, view, task, name
+        self.index = None
+        if filters:  # a filtering view (binary) needs the kept indices: one pass, once
+            self.index = np.array([i for i in range(len(store)) if view(store[i]) is not None])
+
+    def __len__(self) -> int:
+        return len(self.store) if self.index is None else len(self.index)
+
+    def __getitem__(self, i):
+        if isinstance(i, slice):
+            return [self[j] for j in range(*i.indices(len(self)))]
+        if not -len(self) <= i < len(self):
+            raise IndexError(f"example {i} out of range for {self!r}")
+        i %= len(self)
+        j = i if self.index is None else int(self.index[i])
+        return self.view(self.store[j])
+
+    def __repr__(self) -> str:
+        return f"Examples({self.name!r}, task={self.task!r}, n={len(self)})"
+
+
+class _Concat(Sequence):
+    def __init__(self, parts):
+        self.parts = parts
+        self.starts = np.cumsum([0] + [len(p) for p in parts])
+
+    def __len__(self):
+        return int(self.starts[-1])
+
+    def __getitem__(self, i):
+        k = int(np.searchsorted(self.starts, i, side="right")) - 1
+        return self.parts[k][i - int(self.starts[k])]
+
+
+def parse_spec(spec: str) -> tuple[str, tuple[str, ...]]:
+    name, _, views = spec.partition(":")
+    return name, tuple(v for v in views.split(",") if v)
+
+
+def canonical_split(split: str) -> str:
+    return SPLIT_ALIASES.get(split, split)
+
+
+def task_of(spec: str) -> str:
+    name, views = parse_spec(spec)
+    if name == "synthetic":
+        return views[0] if views else "lm"
+    fmt = LOCAL_FORMATS.get(name) or CATALOG.get(name)
+    if fmt is None:
+        raise ValueError(_unknown(name))
+    return fmt.task
+
+
+def _unknown(name: str) -> str:
+    known = sorted(LOCAL_FORMATS) + ["synthetic"] + sorted(CATALOG)
+    return f"unknown dataset {name!r}; expected one of {known}"
+
+
+def _check_views(name, views, allowed):
+    bad = [v for v in views if v not in allowed]
+    if bad:
+        raise ValueError(f"dataset {name!r} has no view {bad}; available views: {list(allowed)}")
+
+
+def load_dataset(
+    spec: str,
+    split: str = "train",
+    *,
+    source_dir: str | os.PathLike | None = None,
+    data_dir: str | os.PathLike | None = None,
+    seed: int = 0,
+) -> Examples:
+    """Examples of one split of `spec` (see the module docstring).
+
+    source_dir: the directory with the local files (TFDS's manual_dir).
+    data_dir: where TFDS data sets are prepared/cached; None reads local files directly.
+    seed: the synthetic corpus's seed.
+    """
+    name, views = parse_spec(spec)
+    split = canonical_split(split)
+    if name == "synthetic":
+        task = views[0] if views else "lm"
+        store = synthetic.examples(task, split, seed=seed)
+        return Examples(store, _identity, task, spec)
+    if name in CATALOG:
+        fmt = CATALOG[name]
+        _check_views(name, views, fmt.views)
+        if split not in fmt.splits:
+            raise ValueError(f"{name} has no split {split!r}; it has {sorted(fmt.splits)}")
+        store = _catalog_source(name, fmt.splits[split], data_dir)
+        view = functools.partial(_catalog_view, name=name, views=views)
+        return Examples(store, view, fmt.task, spec)
+    if name not in LOCAL_FORMATS:
+        raise ValueError(_unknown(name))
+    fmt = LOCAL_FORMATS[name]
+    _check_views(name, views, fmt.views)
+    if source_dir is None and data_dir is None:
+        raise ValueError(f"{name!r} is read from local files: give source_dir (../shared/data?)")
+    parts = [split, f"{split}_phrases"] if "phrases" in views else [split]
+    if data_dir is None:
+        stores = [list(fmt.read(_local_path(name, fmt, source_dir, s), s)) for s in parts]
+    else:
+        from rnnlab.data import tfds_local
+
+        stores = [tfds_local.data_source(name, s, source_dir, data_dir) for s in parts]
+    store = stores[0] if len(stores) == 1 else _Concat(stores)
+    view = functools.partial(_local_view, views=views)
+    return Examples(store, view, fmt.task, spec, filters="binary" in views)
+
+
+def _local_path(name: str, fmt: LocalFormat, source_dir, split: str) -> str:
+    if split not in fmt.files:
+        available = sorted(s for s in fmt.files if not s.endswith("_phrases"))
+        raise ValueError(f"dataset {name!r} has no split {split!r}; expected one of {available}")
+    return os.path.join(os.fspath(source_dir), fmt.files[split])
+
+
+def _catalog_source(name: str, tfds_split: str, data_dir):
+    """A TFDS catalog data set as an array_record data source (prepared on first use)."""
+    import tensorflow_datasets as tfds
+
+    return tfds.data_source(
+        name,
+        split=tfds_split,
+        data_dir=None if data_dir is None else os.fspath(data_dir),
+        download=True,
+        builder_kwargs={"file_format": "array_record"},
+    )

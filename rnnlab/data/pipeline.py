@@ -1,0 +1,155 @@
+"""Grain input pipelines: examples -> ids -> batches (see `batching` for the batch keys).
+
+    ds = sentence_batches(train, vocab, BatchSpec(batch_size=32), seed=0, num_epochs=None)
+    it = iter(ds.to_iter_dataset())      # a grain DatasetIterator
+    batch = next(it)
+    state = it.get_state()               # save with the checkpoint (a small dict)
+    it.set_state(state)                  # a resumed run continues with exactly the next batch
+
+Shuffling is by explicit seed (a new batch plan per epoch, see `batching.plan_batches`);
+`num_epochs=None` repeats forever. Multi-host: every process plans the same global
+batches and keeps its own `batch_size / process_count` rows (`batching.shard_rows`),
+so all hosts agree on shapes and on the number of steps.
+"""
+
+from __future__ import annotations
+
+import collections
+import functools
+from collections.abc import Sequence
+
+import grain
+import numpy as np
+
+from rnnlab.data import batching
+from rnnlab.data.batching import BatchSpec
+from rnnlab.data.vocab import BOS, EOS, Vocab
+
+
+def encode(ex: dict, vocab: Vocab, tag_vocab: Vocab | None = None, bos=None, eos=None) -> dict:
+    """A schema example -> ids (int32 arrays); bos/eos are added around LM sentences."""
+    tokens = ([bos] if bos else []) + list(ex["tokens"]) + ([eos] if eos else [])
+    out = {"tokens": vocab.encode(tokens)}
+    if "label" in ex:
+        out["label"] = int(ex["label"])
+    if "tags" in ex and tag_vocab is not None:
+        out["tags"] = tag_vocab.encode(ex["tags"])
+    return out
+
+
+def _process(process_index, process_count) -> tuple[int, int]:
+    if process_index is None or process_count is None:
+        import jax
+
+        return jax.process_index(), jax.process_count()
+    return process_index, process_count
+
+
+class _Batcher:
+    """Global step -> this process's batch; an epoch's plan is recomputed on demand."""
+
+    def __init__(self, encoded, lengths, spec, seed, lm, process):
+        self.encoded, self.lengths, self.spec, self.seed, self.lm = encoded, lengths, spec, seed, lm
+        self.process = process
+        self.per_epoch = len(self._plan(0))
+
+    @functools.lru_cache(maxsize=2)  # noqa: B019 (one batcher per pipeline; tiny cache)
+    def _plan(self, epoch: int) -> list[np.ndarray]:
+        return batching.plan_batches(self.lengths, self.spec, seed=self.seed, epoch=epoch)
+
+    def __call__(self, step: int, _) -> dict[str, np.ndarray]:
+        indices = self._plan(step // self.per_epoch)[step % self.per_epoch]
+        examples = [self.encoded[int(i)] for i in indices]
+        if self.lm:
+            batch = batching.lm_sentence_batch([ex["tokens"] for ex in examples], self.spec)
+        else:
+            batch = batching.sentence_batch(examples, self.spec)
+        return batching.shard_rows(batch, *self.process)
+
+
+def sentence_batches(
+    examples: Sequence[dict],
+    vocab: Vocab,
+    spec: BatchSpec,
+    *,
+    seed: int,
+    num_epochs: int | None = 1,
+    tag_vocab: Vocab | None = None,
+    lm: bool = False,
+    bos: str | None = BOS,
+    eos: str | None = EOS,
+    process_index: int | None = None,
+    process_count: int | None = None,
+) -> grain.MapDataset:
+    """Padded, masked, length-bucketed batches of whole sentences.
+
+    lm=True gives sentence-level LM batches (the course's lm-minibatch, which used `<s>`
+    as both bos and eos), bucketed by the number of predictions.
+    """
+    if not lm:
+        bos = eos = None
+    encode_fn = functools.partial(encode, vocab=vocab, tag_vocab=tag_vocab, bos=bos, eos=eos)
+    encoded = grain.MapDataset.source(examples).map(encode_fn)
+    extra = (bos is not None) + (eos is not None) - 1 if lm else 0
+    lengths = np.array([len(ex["tokens"]) + extra for ex in examples], dtype=np.int64)
+    process = _process(process_index, process_count)
+    batcher = _Batcher(encoded, lengths, spec, seed, lm, process)
+    return grain.MapDataset.range(batcher.per_epoch).repeat(num_epochs).map_with_index(batcher)
+
+
+def token_stream(examples: Sequence[dict], vocab: Vocab, eos: str | None = EOS) -> np.ndarray:
+    """Sentences (or {"text"} for characters) joined into one id stream, eos after each."""
+    parts = []
+    for ex in examples:
+        if "text" in ex:
+            parts.append(vocab.encode(ex["text"]))
+        else:
+            parts.append(encode(ex, vocab, eos=eos)["tokens"])
+    return np.concatenate(parts).astype(np.int32)
+
+
+def _shard(batch, process):
+    return batching.shard_rows(batch, *process)
+
+
+def lm_stream_dataset(
+    stream_N: np.ndarray,
+    batch_size: int,
+    seq_len: int,
+    *,
+    num_epochs: int | None = 1,
+    process_index: int | None = None,
+    process_count: int | None = None,
+) -> grain.MapDataset:
+    """Truncated-BPTT windows (`batching.lm_stream_batches`) in order, epoch after epoch.
+
+    Not shuffled: window i+1 continues window i row by row. Reset the carry at the start
+    of each epoch (step % windows_per_epoch == 0).
+    """
+    windows = batching.lm_stream_batches(stream_N, batch_size, seq_len)
+    process = _process(process_index, process_count)
+    ds = grain.MapDataset.source(windows).repeat(num_epochs)
+    return ds.map(functools.partial(_shard, process=process))
+
+
+def data_summary(
+    train: Sequence[dict], dev: Sequence[dict] | None, vocab: Vocab, spec: BatchSpec | None = None
+) -> dict:
+    """The numbers worth printing before training: sizes, OOV rate on dev, label counts,
+    and the padding efficiency of one epoch of `spec` batches on train."""
+    train_tokens = [ex["tokens"] for ex in train]
+    out = {
+        "train_examples": len(train),
+        "train_tokens": sum(len(t) for t in train_tokens),
+        "vocab_size": len(vocab),
+        "train_oov_rate": vocab.oov_rate(train_tokens),
+    }
+    if dev is not None:
+        out["dev_examples"] = len(dev)
+        out["dev_oov_rate"] = vocab.oov_rate([ex["tokens"] for ex in dev])
+    if "label" in train[0]:
+        out["label_counts"] = dict(sorted(collections.Counter(ex["label"] for ex in train).items()))
+    if spec is not None:
+        lengths = [len(t) for t in train_tokens]
+        out["padding_efficiency"] = batching.plan_padding_efficiency(lengths, spec)
+    return out

@@ -1,0 +1,121 @@
+"""load_dataset: local files read directly or through TFDS (no TensorFlow), catalog mapping."""
+
+import sys
+
+import pytest
+
+from rnnlab.data import datasets
+
+FILES = {
+    "classes/train.txt": "3 ||| good film\n2 ||| a film\n0 ||| bad\n",
+    "classes/dev.txt": "4 ||| great\n",
+    "trees/train.txt": "(3 (2 good) (3 film))\n(2 (2 a) (2 film))\n(0 (0 bad))\n",
+    "trees/dev.txt": "(4 (4 great))\n",
+    "ptb/train.txt": " the cat sat \n a dog \n",
+    "ptb/valid.txt": " the dog \n",
+    "tags/train.txt": "Paris|I-LOC is|O a|b|O\n",
+    "ud_english_ewt/en_ewt-ud-train.conllu": (
+        "# text = I don't\n1\tI\tI\tPRON\tPRP\t_\t2\tnsubj\t_\t_\n"
+        "2-3\tdon't\t_\t_\t_\t_\t_\t_\t_\t_\n2\tdo\tdo\tAUX\tVBP\t_\t0\troot\t_\t_\n"
+        "3\tn't\tnot\tPART\tRB\t_\t2\tadvmod\t_\t_\n\n"
+    ),
+    "tinyshakespeare/input.txt": "First Citizen:\nSpeak.\n",
+}
+
+
+@pytest.fixture(scope="module")
+def source_dir(tmp_path_factory):
+    root = tmp_path_factory.mktemp("source")
+    for rel, text in FILES.items():
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        (root / rel).write_text(text, encoding="utf-8")
+    return root
+
+
+def test_local_views_in_memory(source_dir):
+    def load(spec, split="train"):
+        return list(datasets.load_dataset(spec, split, source_dir=source_dir))
+
+    assert load("sst") == [
+        {"tokens": ["good", "film"], "label": 3},
+        {"tokens": ["a", "film"], "label": 2},
+        {"tokens": ["bad"], "label": 0},
+    ]
+    assert [e["label"] for e in load("sst:binary")] == [1, 0]
+    assert load("sst_trees") == load("sst")
+    assert len(load("sst_trees:phrases")) == 3 + 5  # sentences, then every inner node
+    assert load("ptb", "valid") == [{"tokens": ["the", "dog"]}]
+    assert load("wikiner") == [{"tokens": ["Paris", "is", "a|b"], "tags": ["I-LOC", "O", "O"]}]
+    assert load("ewt")[0]["tags"] == ["PRON", "AUX", "PART"]
+    assert load("ewt:xpos")[0]["tags"] == ["PRP", "VBP", "RB"]
+    assert (
+        load("shakespeare")[0]["text"] + load("shakespeare", "dev")[0]["text"]
+        == (FILES["tinyshakespeare/input.txt"])
+    )
+    assert datasets.task_of("ewt:xpos") == "tagging"
+
+
+def test_clear_errors_for_bad_specs(source_dir):
+    with pytest.raises(ValueError, match="unknown dataset 'nope'"):
+        datasets.load_dataset("nope", source_dir=source_dir)
+    with pytest.raises(ValueError, match="no view"):
+        datasets.load_dataset("ptb:binary", source_dir=source_dir)
+    with pytest.raises(ValueError, match="source_dir"):
+        datasets.load_dataset("sst")
+    with pytest.raises(FileNotFoundError, match="classes/test.txt"):
+        datasets.load_dataset("sst", "test", source_dir=source_dir)
+
+
+SPECS = ["sst", "sst:binary", "sst_trees:phrases", "ptb", "wikiner", "ewt:xpos", "shakespeare"]
+
+
+def test_tfds_round_trip_without_tensorflow(source_dir, tmp_path):
+    data_dir = tmp_path / "tfds"
+    for spec in SPECS:
+        for split in ("train", "dev") if spec != "wikiner" and spec[:3] != "ewt" else ("train",):
+            direct = list(datasets.load_dataset(spec, split, source_dir=source_dir))
+            prepared = datasets.load_dataset(spec, split, source_dir=source_dir, data_dir=data_dir)
+            assert list(prepared) == direct, (spec, split)
+    # Prepared once, reused: no source directory is needed the second time.
+    again = datasets.load_dataset("ptb", "valid", data_dir=data_dir)
+    assert list(again) == [{"tokens": ["the", "dog"]}]
+    assert (data_dir / "rnnlab_local" / "sst" / "1.0.0").is_dir()
+    with pytest.raises(ValueError, match="no split 'test'"):
+        datasets.load_dataset("ptb", "test", data_dir=data_dir)
+    assert "tensorflow" not in sys.modules
+
+
+def test_synthetic_through_the_same_switch():
+    lm = datasets.load_dataset("synthetic", "dev")
+    assert set(lm[0]) == {"tokens"} and len(lm) == 2000
+    tagging = datasets.load_dataset("synthetic:tagging", "valid", seed=3)
+    assert set(tagging[0]) == {"tokens", "tags"}
+
+
+def test_catalog_features_map_to_the_example_schema():
+    """No network here: feed each catalog mapping a record shaped like its TFDS features."""
+
+    def view(name, record, views=()):
+        return datasets.CATALOG[name].to_example(record, views)
+
+    assert view("glue/sst2", {"sentence": b"a fine film ", "label": 1, "idx": 0}) == {
+        "tokens": ["a", "fine", "film"],
+        "label": 1,
+    }
+    assert view("imdb_reviews", {"text": b"Great  movie", "label": 0})["tokens"] == [
+        "Great",
+        "movie",
+    ]
+    assert view("lm1b", {"text": b"the cat ."}) == {"tokens": ["the", "cat", "."]}
+    assert view("tiny_shakespeare", {"text": b"To be"}) == {"text": "To be"}
+    ud = {  # "don't" as a multiword range (head "_") followed by its two words
+        "tokens": [b"I", b"don't", b"do", b"n't"],
+        "upos": [10, 0, 3, 9],
+        "xpos": [b"PRP", b"_", b"VBP", b"RB"],
+        "head": [b"2", b"_", b"0", b"2"],
+    }
+    got = view("universal_dependencies/en_ewt", ud)
+    assert got == {"tokens": ["I", "do", "n't"], "tags": ["PRON", "AUX", "PART"]}
+    assert view("universal_dependencies/en_ewt", ud, ("xpos",))["tags"] == ["PRP", "VBP", "RB"]
+    for name, fmt in datasets.CATALOG.items():
+        assert fmt.task in datasets.TASKS and "train" in fmt.splits, name
