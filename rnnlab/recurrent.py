@@ -1,0 +1,257 @@
+"""Run a cell over time (`jax.lax.scan`) and over a batch (`jax.vmap`), with masks.
+
+    final_carry, hs_BxTxH = run(cell, params, xs_BxTxD, mask_BxT, carry0=None, reverse=False)
+
+Mask semantics (pinned down by tests/test_recurrent.py): `mask_BxT` is an explicit 0/1
+or bool array; at a masked step the carry passes through unchanged and the output is
+zero. Any padding pattern works (right, left, holes), so `final_carry` is the carry after
+each sequence's last real step, and padding changes no output, loss or gradient.
+`reverse=True` visits each sequence's real steps from last to first and writes every
+output back at its own position.
+
+Two formulations compute the same numbers:
+- "vmap": the reference. A per-example `lax.scan` of `cell.step`, vmapped over the batch.
+- "hoisted" (default when the cell provides `project`/`recur`): the input projection of
+  all T steps is one [T·B, D] × [D, G·H] matmul outside the scan; inside the scan only
+  the recurrent half runs, vmapped over the batch (XLA turns it into a batched matmul).
+
+Truncated BPTT: `run_truncated` runs a long sequence in segments of K steps, cutting the
+gradient (not the values) at each boundary. For a stream LM, carry state across batches
+by passing the previous batch's final carry through `jax.lax.stop_gradient` as `carry0`.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Sequence
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+
+from rnnlab.cells import Cell, Params
+
+PyTree = Any
+IMPLS = ("hoisted", "vmap")
+
+
+def initial_carry_batch(cell: Cell, batch_size: int, dtype=jnp.float32) -> PyTree:
+    """The cell's initial carry, broadcast to a leading batch axis."""
+    return jax.tree.map(
+        lambda a: jnp.broadcast_to(a, (batch_size, *a.shape)), cell.initial_carry(dtype)
+    )
+
+
+def _check(xs_BxTxD: jax.Array, mask_BxT: jax.Array | None) -> jax.Array:
+    """Validates shapes; returns the mask as bool (all-true when None)."""
+    if xs_BxTxD.ndim != 3:
+        raise ValueError(f"xs_BxTxD must have shape [B, T, D], got {xs_BxTxD.shape}")
+    B, T, _ = xs_BxTxD.shape
+    if mask_BxT is None:
+        return jnp.ones((B, T), bool)
+    if mask_BxT.shape != (B, T):
+        raise ValueError(f"mask_BxT must have shape {(B, T)} to match xs, got {mask_BxT.shape}")
+    return mask_BxT.astype(bool)
+
+
+def _masked(update, params: Params, carry: PyTree, u: jax.Array, real: jax.Array):
+    """One example, one step of `update`; a masked step keeps the carry, outputs zero.
+
+    `jnp.where` (not multiplication by the mask) makes the gradient into a padded step
+    exactly zero, even where the padded input holds inf or nan.
+    """
+    new_carry, h_H = update(params, carry, u)
+    carry = jax.tree.map(lambda new, old: jnp.where(real, new, old), new_carry, carry)
+    return carry, jnp.where(real, h_H, jnp.zeros_like(h_H))
+
+
+def _run_vmap(cell, params, xs_BxTxD, mask_BxT, carry0, reverse, unroll):
+    def one_example(xs_TxD, mask_T, carry):
+        def body(carry, x_and_real):
+            return _masked(cell.step, params, carry, *x_and_real)
+
+        return jax.lax.scan(body, carry, (xs_TxD, mask_T), reverse=reverse, unroll=unroll)
+
+    return jax.vmap(one_example)(xs_BxTxD, mask_BxT, carry0)
+
+
+def _run_hoisted(cell, params, xs_BxTxD, mask_BxT, carry0, reverse, unroll):
+    gx_TxBxG = cell.project(params, jnp.swapaxes(xs_BxTxD, 0, 1))
+    recur_B = jax.vmap(functools.partial(_masked, cell.recur, params))
+
+    def body(carry_B, gx_and_real):
+        return recur_B(carry_B, *gx_and_real)
+
+    carry, hs_TxBxH = jax.lax.scan(
+        body, carry0, (gx_TxBxG, mask_BxT.T), reverse=reverse, unroll=unroll
+    )
+    return carry, jnp.swapaxes(hs_TxBxH, 0, 1)
+
+
+def run(
+    cell: Cell,
+    params: Params,
+    xs_BxTxD: jax.Array,
+    mask_BxT: jax.Array | None,
+    carry0: PyTree | None = None,
+    reverse: bool = False,
+    *,
+    impl: str | None = None,
+    unroll: int | bool = 1,
+) -> tuple[PyTree, jax.Array]:
+    """Runs `cell` over a batch of padded sequences.
+
+    Args:
+      mask_BxT: 1/True at real steps; None means every step is real.
+      carry0: a batched carry (leading axis B); None starts from `cell.initial_carry()`.
+      reverse: visit real steps from last to first (outputs stay at their positions).
+      impl: "hoisted" or "vmap" (see module docstring); None picks "hoisted" when the
+        cell can hoist its input projection.
+      unroll: passed to `lax.scan` (steps per loop iteration).
+
+    Returns:
+      (final_carry, hs_BxTxH), with zeros in hs at masked steps.
+    """
+    mask_BxT = _check(xs_BxTxD, mask_BxT)
+    # Padding is never read: with garbage (even nan) at masked steps, every value and
+    # gradient stays the same, and the gradient into padded inputs is exactly zero.
+    xs_BxTxD = jnp.where(mask_BxT[..., None], xs_BxTxD, jnp.zeros_like(xs_BxTxD))
+    if carry0 is None:
+        carry0 = initial_carry_batch(cell, xs_BxTxD.shape[0], xs_BxTxD.dtype)
+    impl = impl or ("hoisted" if cell.can_hoist else "vmap")
+    if impl == "hoisted":
+        if not cell.can_hoist:
+            raise ValueError(f"impl='hoisted' needs a cell with project/recur; {cell.name} has not")
+        return _run_hoisted(cell, params, xs_BxTxD, mask_BxT, carry0, reverse, unroll)
+    if impl == "vmap":
+        return _run_vmap(cell, params, xs_BxTxD, mask_BxT, carry0, reverse, unroll)
+    raise ValueError(f"unknown impl {impl!r}; expected one of {IMPLS}")
+
+
+# --------------------------------------------------------------------------- bidirectional
+
+
+def init_bidirectional(cell: Cell, key: jax.Array, input_size: int) -> dict[str, Params]:
+    k_fw, k_bw = jax.random.split(key)
+    return {"fw": cell.init(k_fw, input_size), "bw": cell.init(k_bw, input_size)}
+
+
+def run_bidirectional(
+    cell: Cell,
+    params: dict[str, Params],
+    xs_BxTxD: jax.Array,
+    mask_BxT: jax.Array | None,
+    carry0: tuple[PyTree, PyTree] | None = None,
+    **run_kwargs,
+) -> tuple[tuple[PyTree, PyTree], jax.Array]:
+    """A forward and a backward run, outputs concatenated position by position.
+
+    Returns ((carry_fw, carry_bw), hs_BxTx2H): `carry_fw` is the state after each
+    sequence's last real step and `carry_bw` after its first, so concatenating their
+    hidden states gives the course's sentence representation.
+    """
+    carry0_fw, carry0_bw = (None, None) if carry0 is None else carry0
+    carry_fw, hs_fw = run(cell, params["fw"], xs_BxTxD, mask_BxT, carry0_fw, **run_kwargs)
+    carry_bw, hs_bw = run(
+        cell, params["bw"], xs_BxTxD, mask_BxT, carry0_bw, reverse=True, **run_kwargs
+    )
+    return (carry_fw, carry_bw), jnp.concatenate([hs_fw, hs_bw], axis=-1)
+
+
+# --------------------------------------------------------------------------- layers
+
+
+def init_layers(
+    cell: Cell, key: jax.Array, input_size: int, num_layers: int, bidirectional: bool = False
+) -> list:
+    """Parameters of a stack of `num_layers` layers of `cell` (a list, one entry a layer)."""
+    if num_layers < 1:
+        raise ValueError(f"num_layers must be >= 1, got {num_layers}")
+    keys = jax.random.split(key, num_layers)
+    width = 2 * cell.hidden_size if bidirectional else cell.hidden_size
+    sizes = [input_size] + [width] * (num_layers - 1)
+    init = functools.partial(init_bidirectional, cell) if bidirectional else cell.init
+    return [init(k, d) for k, d in zip(keys, sizes, strict=True)]
+
+
+def dropout(key: jax.Array, rate: float, xs: jax.Array) -> jax.Array:
+    """Inverted dropout: zero a fraction `rate`, scale the rest by 1/(1 − rate)."""
+    if rate == 0.0:
+        return xs
+    keep = jax.random.bernoulli(key, 1.0 - rate, xs.shape)
+    return jnp.where(keep, xs / (1.0 - rate), jnp.zeros_like(xs))
+
+
+def run_layers(
+    cell: Cell,
+    layer_params: Sequence,
+    xs_BxTxD: jax.Array,
+    mask_BxT: jax.Array | None,
+    carry0: Sequence | None = None,
+    *,
+    bidirectional: bool = False,
+    dropout_rate: float = 0.0,
+    dropout_key: jax.Array | None = None,
+    **run_kwargs,
+) -> tuple[list, jax.Array]:
+    """A stack of recurrent layers with dropout *between* layers (not after the last).
+
+    Returns (one final carry per layer, hs_BxTxH of the top layer). Dropout needs an
+    explicit `dropout_key`; pass `dropout_rate=0` for evaluation.
+    """
+    if not 0.0 <= dropout_rate < 1.0:
+        raise ValueError(f"dropout_rate must be in [0, 1), got {dropout_rate}")
+    if dropout_rate > 0.0 and dropout_key is None:
+        raise ValueError("dropout_rate > 0 needs an explicit dropout_key")
+    layer_fn = run_bidirectional if bidirectional else run
+    carry0 = [None] * len(layer_params) if carry0 is None else carry0
+    carries, hs = [], xs_BxTxD
+    for layer, (params, c0) in enumerate(zip(layer_params, carry0, strict=True)):
+        if layer > 0 and dropout_rate > 0.0:
+            hs = dropout(jax.random.fold_in(dropout_key, layer), dropout_rate, hs)
+        carry, hs = layer_fn(cell, params, hs, mask_BxT, c0, **run_kwargs)
+        carries.append(carry)
+    return carries, hs
+
+
+# --------------------------------------------------------------------------- truncated BPTT
+
+
+def run_truncated(
+    cell: Cell,
+    params: Params,
+    xs_BxTxD: jax.Array,
+    mask_BxT: jax.Array | None,
+    segment_length: int,
+    carry0: PyTree | None = None,
+    **run_kwargs,
+) -> tuple[PyTree, jax.Array]:
+    """`run` in segments of K steps, with `stop_gradient` on the carry between segments.
+
+    Forward values equal one long `run`; the gradient of a loss at step t flows back only
+    to the start of t's segment (and, for the first segment, into `carry0`). T need not
+    be a multiple of K: the last segment is padded with masked steps.
+    """
+    mask_BxT = _check(xs_BxTxD, mask_BxT)
+    if run_kwargs.get("reverse"):
+        raise ValueError("run_truncated runs forward in time; reverse is not supported")
+    if segment_length < 1:
+        raise ValueError(f"segment_length must be >= 1, got {segment_length}")
+    B, T, D = xs_BxTxD.shape
+    K = segment_length
+    N = -(-T // K)
+    pad = N * K - T
+    xs_NxBxKxD = jnp.pad(xs_BxTxD, ((0, 0), (0, pad), (0, 0))).reshape(B, N, K, D).swapaxes(0, 1)
+    mask_NxBxK = jnp.pad(mask_BxT, ((0, 0), (0, pad))).reshape(B, N, K).swapaxes(0, 1)
+    if carry0 is None:
+        carry0 = initial_carry_batch(cell, B, xs_BxTxD.dtype)
+
+    def segment(carry, inputs):
+        n, xs_BxKxD, mask_BxK = inputs
+        # Values pass unchanged; the gradient is cut at every boundary but the first.
+        carry = jax.tree.map(lambda c: jnp.where(n == 0, c, jax.lax.stop_gradient(c)), carry)
+        return run(cell, params, xs_BxKxD, mask_BxK, carry, **run_kwargs)
+
+    carry, hs_NxBxKxH = jax.lax.scan(segment, carry0, (jnp.arange(N), xs_NxBxKxD, mask_NxBxK))
+    hs_BxTxH = hs_NxBxKxH.swapaxes(0, 1).reshape(B, N * K, -1)[:, :T]
+    return carry, hs_BxTxH
