@@ -43,11 +43,11 @@ class DataFormatError(ValueError):
         super().__init__(f"{where}: expected {expected}; got {shown!r}")
 
 
-class _Bad(Exception):
+class _Bad(ValueError):
     """Raised by per-line parsers; the reader adds file and line number."""
 
     def __init__(self, expected: str, text: str | None = None):
-        super().__init__(expected)
+        super().__init__(f"expected {expected}" + ("" if text is None else f"; got {text!r}"))
         self.expected, self.text = expected, text
 
 
