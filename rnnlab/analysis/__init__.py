@@ -1,0 +1,1 @@
+"""Analyses of trained or fresh recurrent networks (gradients through time, ...)."""
