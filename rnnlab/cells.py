@@ -19,6 +19,11 @@ functions: `Cell(hidden_size, init, initial_carry, step)`.
 
 Gates are fused: one `[D, G·H]` input matrix and one `[H, G·H]` recurrent matrix per cell
 (G = 4 for the LSTM in the order i, f, g, o; G = 3 for the GRU in the order r, z, n).
+
+Every matmul runs in the dtype of its weight matrix and returns the promoted dtype of
+its operands (`matmul`): with bfloat16 matrices and a float32 carry, the matmuls are
+bfloat16 while gates, carries and biases stay float32 (mixed precision, see
+`recurrent.run(..., compute_dtype=...)`). When the dtypes agree it is plain `x @ W`.
 """
 
 from __future__ import annotations
@@ -108,9 +113,15 @@ def _gated_init(
     return init
 
 
+def matmul(x: jax.Array, W: jax.Array) -> jax.Array:
+    """x @ W computed in W's dtype, returned in the promoted dtype of x and W."""
+    out_dtype = jnp.promote_types(x.dtype, W.dtype)
+    return jnp.matmul(x.astype(W.dtype), W).astype(out_dtype)
+
+
 def _project(params: Params, xs_xD: jax.Array) -> jax.Array:
     """x @ W + b for any leading shape (one step, or all steps of a batch at once)."""
-    return xs_xD @ params["W_DxG"] + params["b_G"]
+    return matmul(xs_xD, params["W_DxG"]) + params["b_G"]
 
 
 def _zeros_carry(hidden_size: int, num_states: int) -> Callable[..., PyTree]:
@@ -128,7 +139,7 @@ def elman(hidden_size: int, param_dtype=jnp.float32) -> Cell:
     """Elman (simple) RNN: h' = tanh(W x + U h + b)."""
 
     def recur(params, h_H, gx_H):
-        h_H = jnp.tanh(gx_H + h_H @ params["U_HxG"])
+        h_H = jnp.tanh(gx_H + matmul(h_H, params["U_HxG"]))
         return h_H, h_H
 
     return Cell(
@@ -154,7 +165,7 @@ def lstm(hidden_size: int, param_dtype=jnp.float32) -> Cell:
 
     def recur(params, carry, gx_G):
         h_H, c_H = carry
-        z_G = gx_G + h_H @ params["U_HxG"]
+        z_G = gx_G + matmul(h_H, params["U_HxG"])
         i, f, g, o = jnp.split(z_G, 4, axis=-1)
         c_H = jax.nn.sigmoid(f) * c_H + jax.nn.sigmoid(i) * jnp.tanh(g)
         h_H = jax.nn.sigmoid(o) * jnp.tanh(c_H)
@@ -181,9 +192,9 @@ def gru(hidden_size: int, param_dtype=jnp.float32) -> Cell:
 
     def recur(params, h_H, gx_G):
         U_HxG = params["U_HxG"]
-        rz_2H = jax.nn.sigmoid(gx_G[..., : 2 * H] + h_H @ U_HxG[:, : 2 * H])
+        rz_2H = jax.nn.sigmoid(gx_G[..., : 2 * H] + matmul(h_H, U_HxG[:, : 2 * H]))
         r_H, z_H = rz_2H[..., :H], rz_2H[..., H:]
-        n_H = jnp.tanh(gx_G[..., 2 * H :] + (r_H * h_H) @ U_HxG[:, 2 * H :])
+        n_H = jnp.tanh(gx_G[..., 2 * H :] + matmul(r_H * h_H, U_HxG[:, 2 * H :]))
         h_H = z_H * h_H + (1.0 - z_H) * n_H
         return h_H, h_H
 

@@ -15,6 +15,16 @@ Two formulations compute the same numbers:
   all T steps is one [T·B, D] × [D, G·H] matmul outside the scan; inside the scan only
   the recurrent half runs, vmapped over the batch (XLA turns it into a batched matmul).
 
+Optional levers (keyword-only, each checked against the reference in tests/test_levers.py):
+- `unroll=K`: steps per `lax.scan` iteration (see benchmarks/README.md for the sweep).
+- `compute_dtype=jnp.bfloat16`: mixed precision. Weight matrices are cast for the
+  matmuls; parameters (and their gradients), biases, gates and carries keep their dtype.
+- `remat_chunk=K`: `jax.checkpoint` over chunks of K time steps. The backward pass stores
+  only the carries at chunk boundaries and recomputes each chunk's steps, trading about
+  one extra forward pass for memory that no longer grows with T·(gate activations).
+- `impl="cudnn_lstm"`: `jax.experimental.rnn.lstm` (cuDNN) on a CUDA GPU, LSTM cells
+  in float32 only; its sequence lengths allow right padding only.
+
 Truncated BPTT: `run_truncated` runs a long sequence in segments of K steps, cutting the
 gradient (not the values) at each boundary. For a stream LM, carry state across batches
 by passing the previous batch's final carry through `jax.lax.stop_gradient` as `carry0`.
@@ -33,6 +43,7 @@ from rnnlab.cells import Cell, Params
 
 PyTree = Any
 IMPLS = ("hoisted", "vmap")
+GPU_IMPLS = ("cudnn_lstm",)
 
 
 def initial_carry_batch(cell: Cell, batch_size: int, dtype=jnp.float32) -> PyTree:
@@ -65,27 +76,119 @@ def _masked(update, params: Params, carry: PyTree, u: jax.Array, real: jax.Array
     return carry, jnp.where(real, h_H, jnp.zeros_like(h_H))
 
 
-def _run_vmap(cell, params, xs_BxTxD, mask_BxT, carry0, reverse, unroll):
+def _scan(body, carry, xs, reverse: bool, unroll, remat_chunk: int | None):
+    """`lax.scan` over the leading (time) axis of `xs`.
+
+    With `remat_chunk=K`, an outer scan over ceil(T/K) chunks of an inner, checkpointed
+    scan of K steps: the backward pass keeps one carry per chunk and recomputes the rest.
+    T is padded to a multiple of K with all-zero steps, which must be masked steps (a
+    zero mask), so they pass the carry through in either direction.
+    """
+    if remat_chunk is None:
+        return jax.lax.scan(body, carry, xs, reverse=reverse, unroll=unroll)
+    if remat_chunk < 1:
+        raise ValueError(f"remat_chunk must be >= 1, got {remat_chunk}")
+    T = jax.tree.leaves(xs)[0].shape[0]
+    K = remat_chunk
+    N = -(-T // K)
+
+    def chunked(a):
+        a = jnp.pad(a, [(0, N * K - T)] + [(0, 0)] * (a.ndim - 1))
+        return a.reshape(N, K, *a.shape[1:])
+
+    @jax.checkpoint
+    def chunk(carry, xs_K):
+        return jax.lax.scan(body, carry, xs_K, reverse=reverse, unroll=unroll)
+
+    carry, ys_NxK = jax.lax.scan(chunk, carry, jax.tree.map(chunked, xs), reverse=reverse)
+    return carry, jax.tree.map(lambda a: a.reshape(N * K, *a.shape[2:])[:T], ys_NxK)
+
+
+def _run_vmap(cell, params, xs_BxTxD, mask_BxT, carry0, reverse, scan_kwargs):
     def one_example(xs_TxD, mask_T, carry):
         def body(carry, x_and_real):
             return _masked(cell.step, params, carry, *x_and_real)
 
-        return jax.lax.scan(body, carry, (xs_TxD, mask_T), reverse=reverse, unroll=unroll)
+        return _scan(body, carry, (xs_TxD, mask_T), reverse, **scan_kwargs)
 
     return jax.vmap(one_example)(xs_BxTxD, mask_BxT, carry0)
 
 
-def _run_hoisted(cell, params, xs_BxTxD, mask_BxT, carry0, reverse, unroll):
+def _run_hoisted(cell, params, xs_BxTxD, mask_BxT, carry0, reverse, scan_kwargs):
     gx_TxBxG = cell.project(params, jnp.swapaxes(xs_BxTxD, 0, 1))
     recur_B = jax.vmap(functools.partial(_masked, cell.recur, params))
 
     def body(carry_B, gx_and_real):
         return recur_B(carry_B, *gx_and_real)
 
-    carry, hs_TxBxH = jax.lax.scan(
-        body, carry0, (gx_TxBxG, mask_BxT.T), reverse=reverse, unroll=unroll
-    )
+    carry, hs_TxBxH = _scan(body, carry0, (gx_TxBxG, mask_BxT.T), reverse, **scan_kwargs)
     return carry, jnp.swapaxes(hs_TxBxH, 0, 1)
+
+
+def _right_padded_lengths(mask_BxT: jax.Array) -> jax.Array:
+    """Sequence lengths; raises when a concrete mask is not right padding."""
+    lengths_B = jnp.sum(mask_BxT, axis=1, dtype=jnp.int32)
+    if not isinstance(mask_BxT, jax.core.Tracer):
+        prefix_BxT = jnp.arange(mask_BxT.shape[1])[None, :] < lengths_B[:, None]
+        if not bool(jnp.all(prefix_BxT == mask_BxT)):
+            raise ValueError(
+                "impl='cudnn_lstm' takes sequence lengths: mask_BxT must be right padding "
+                "(each row 1…1 0…0); use impl='hoisted' for left padding or holes"
+            )
+    return lengths_B
+
+
+def _run_cudnn_lstm(cell, params, xs_BxTxD, mask_BxT, carry0, reverse, lstm_fn):
+    """One LSTM layer through `lstm_fn` (`jax.experimental.rnn.lstm`: cuDNN's layout).
+
+    cuDNN packs W_ih [4H, D], W_hh [4H, H], b_ih, b_hh in the gate order i, f, g, o,
+    the same order as `cells.lstm`. `reverse` runs each sequence's real steps backwards
+    by reversing them in place (an index map that is its own inverse).
+    """
+    B, T, D = xs_BxTxD.shape
+    H = cell.hidden_size
+    lengths_B = _right_padded_lengths(mask_BxT)
+    if reverse:
+        t_BxT = jnp.broadcast_to(jnp.arange(T), (B, T))
+        idx_BxT = jnp.where(mask_BxT, lengths_B[:, None] - 1 - t_BxT, t_BxT)
+        xs_BxTxD = jnp.take_along_axis(xs_BxTxD, idx_BxT[..., None], axis=1)
+    weights = jnp.concatenate(
+        [
+            params["W_DxG"].T.ravel(),
+            params["U_HxG"].T.ravel(),
+            params["b_G"],
+            jnp.zeros_like(params["b_G"]),
+        ]
+    )
+    h0_BxH, c0_BxH = carry0
+    hs_BxTxH, h_1xBxH, c_1xBxH = lstm_fn(
+        xs_BxTxD, h0_BxH[None], c0_BxH[None], weights, lengths_B, D, H, 1, 0.0, False
+    )
+    if reverse:
+        hs_BxTxH = jnp.take_along_axis(hs_BxTxH, idx_BxT[..., None], axis=1)
+    # An empty sequence keeps carry0 (whatever cuDNN does with a zero length).
+    empty_Bx1 = (lengths_B == 0)[:, None]
+    carry = (jnp.where(empty_Bx1, h0_BxH, h_1xBxH[0]), jnp.where(empty_Bx1, c0_BxH, c_1xBxH[0]))
+    return carry, jnp.where(mask_BxT[..., None], hs_BxTxH, jnp.zeros_like(hs_BxTxH))
+
+
+def _cudnn_lstm_fn(cell: Cell, xs_BxTxD: jax.Array, compute_dtype, remat_chunk):
+    """`jax.experimental.rnn.lstm`, after checking that this call can use it."""
+    if cell.name != "lstm":
+        raise ValueError(f"impl='cudnn_lstm' runs LSTM cells only, got a {cell.name} cell")
+    if xs_BxTxD.dtype != jnp.float32 or compute_dtype is not None or remat_chunk is not None:
+        raise ValueError(
+            "impl='cudnn_lstm' is float32 only, without compute_dtype or remat_chunk; "
+            f"got xs of dtype {xs_BxTxD.dtype}"
+        )
+    if jax.default_backend() != "gpu":
+        raise ValueError(
+            "impl='cudnn_lstm' needs a CUDA GPU (jax.experimental.rnn); the default "
+            f"backend is {jax.default_backend()!r}: use impl='hoisted'"
+        )
+    from jax.experimental import rnn as jax_rnn
+
+    return jax_rnn.lstm
 
 
 def run(
@@ -98,6 +201,8 @@ def run(
     *,
     impl: str | None = None,
     unroll: int | bool = 1,
+    compute_dtype: Any = None,
+    remat_chunk: int | None = None,
 ) -> tuple[PyTree, jax.Array]:
     """Runs `cell` over a batch of padded sequences.
 
@@ -105,9 +210,11 @@ def run(
       mask_BxT: 1/True at real steps; None means every step is real.
       carry0: a batched carry (leading axis B); None starts from `cell.initial_carry()`.
       reverse: visit real steps from last to first (outputs stay at their positions).
-      impl: "hoisted" or "vmap" (see module docstring); None picks "hoisted" when the
-        cell can hoist its input projection.
+      impl: "hoisted", "vmap" or "cudnn_lstm" (see module docstring); None picks
+        "hoisted" when the cell can hoist its input projection.
       unroll: passed to `lax.scan` (steps per loop iteration).
+      compute_dtype: e.g. jnp.bfloat16: the dtype of every matmul (mixed precision).
+      remat_chunk: recompute the backward pass in chunks of this many steps.
 
     Returns:
       (final_carry, hs_BxTxH), with zeros in hs at masked steps.
@@ -119,13 +226,20 @@ def run(
     if carry0 is None:
         carry0 = initial_carry_batch(cell, xs_BxTxD.shape[0], xs_BxTxD.dtype)
     impl = impl or ("hoisted" if cell.can_hoist else "vmap")
+    if impl == "cudnn_lstm":
+        lstm_fn = _cudnn_lstm_fn(cell, xs_BxTxD, compute_dtype, remat_chunk)
+        return _run_cudnn_lstm(cell, params, xs_BxTxD, mask_BxT, carry0, reverse, lstm_fn)
+    if compute_dtype is not None:
+        # Matrices only: biases stay in the carry's precision (they are added, not multiplied).
+        params = jax.tree.map(lambda a: a.astype(compute_dtype) if a.ndim >= 2 else a, params)
+    scan_kwargs = {"unroll": unroll, "remat_chunk": remat_chunk}
     if impl == "hoisted":
         if not cell.can_hoist:
             raise ValueError(f"impl='hoisted' needs a cell with project/recur; {cell.name} has not")
-        return _run_hoisted(cell, params, xs_BxTxD, mask_BxT, carry0, reverse, unroll)
+        return _run_hoisted(cell, params, xs_BxTxD, mask_BxT, carry0, reverse, scan_kwargs)
     if impl == "vmap":
-        return _run_vmap(cell, params, xs_BxTxD, mask_BxT, carry0, reverse, unroll)
-    raise ValueError(f"unknown impl {impl!r}; expected one of {IMPLS}")
+        return _run_vmap(cell, params, xs_BxTxD, mask_BxT, carry0, reverse, scan_kwargs)
+    raise ValueError(f"unknown impl {impl!r}; expected one of {IMPLS + GPU_IMPLS}")
 
 
 # --------------------------------------------------------------------------- bidirectional
