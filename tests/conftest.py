@@ -1,4 +1,4 @@
-"""Shared test fixtures.
+"""Shared test set-up and fixtures.
 
 `shared_data` is the real data next to the checkout (`../shared/data`); tests that need
 it skip cleanly when it is absent (the repository never ships copies of it).
@@ -7,7 +7,12 @@ it skip cleanly when it is absent (the repository never ships copies of it).
 import os
 import pathlib
 
+import jax
 import pytest
+
+# Eight simulated CPU devices for the sharding tests; must precede the first JAX operation.
+# Single-device code is unaffected (it runs on device 0).
+jax.config.update("jax_num_cpu_devices", 8)
 
 REPO_ROOT = pathlib.Path(__file__).resolve().parents[1]
 SHARED_DATA = pathlib.Path(
