@@ -3,7 +3,8 @@
 Batches are dicts of numpy arrays; names carry shapes (B rows, T steps):
 
     sentence batches   tokens_BxT int32, mask_BxT bool, lengths_B int32,
-                       + labels_B int32 (classification), + tags_BxT int32 (tagging)
+                       + labels_B int32 (classification), + tags_BxT int32 (tagging),
+                       + chars_BxTxW int32 (each word's characters, if encoded)
     LM batches         inputs_BxT int32, targets_BxT int32, mask_BxT bool
                        (mask marks the steps whose target is a real token)
 
@@ -139,7 +140,23 @@ def sentence_batch(examples: Sequence[Mapping], spec: BatchSpec) -> dict[str, np
         batch["labels_B"][: len(examples)] = [ex["label"] for ex in examples]
     if "tags" in examples[0]:
         batch["tags_BxT"] = pad_rows([ex["tags"] for ex in examples], B, T)[0]
+    if "chars" in examples[0]:
+        batch["chars_BxTxW"] = pad_chars([ex["chars"] for ex in examples], B, T)
     return batch
+
+
+def pad_chars(
+    words: Sequence[Sequence[np.ndarray]], rows: int, length: int, multiple: int = 8
+) -> np.ndarray:
+    """Each sentence's words' character ids -> chars_BxTxW (0 = padding character);
+    W is rounded up to `multiple` so that few shapes (compilations) occur."""
+    longest = max((len(w) for sentence in words for w in sentence), default=1)
+    W = max(1, -(-longest // multiple) * multiple)
+    chars_BxTxW = np.zeros((rows, length, W), dtype=np.int32)
+    for b, sentence in enumerate(words):
+        for t, word in enumerate(sentence):
+            chars_BxTxW[b, t, : len(word)] = word
+    return chars_BxTxW
 
 
 def lm_sentence_batch(sentences: Sequence[np.ndarray], spec: BatchSpec) -> dict[str, np.ndarray]:

@@ -276,18 +276,20 @@ def load_dataset(
     source_dir: str | os.PathLike | None = None,
     data_dir: str | os.PathLike | None = None,
     seed: int = 0,
+    synthetic_options: dict | None = None,
 ) -> Examples:
     """Examples of one split of `spec` (see the module docstring).
 
     source_dir: the directory with the local files (TFDS's manual_dir).
     data_dir: where TFDS data sets are prepared/cached; None reads local files directly.
     seed: the synthetic corpus's seed.
+    synthetic_options: keyword arguments of `synthetic.corpus` (e.g. max_distance).
     """
     name, views = parse_spec(spec)
     split = canonical_split(split)
     if name == "synthetic":
         task = views[0] if views else "lm"
-        store = synthetic.examples(task, split, seed=seed)
+        store = synthetic.examples(task, split, seed=seed, **(synthetic_options or {}))
         return Examples(store, _identity, task, spec)
     if name in CATALOG:
         fmt = CATALOG[name]

@@ -26,10 +26,24 @@ from rnnlab.data.batching import BatchSpec
 from rnnlab.data.vocab import BOS, EOS, Vocab
 
 
-def encode(ex: dict, vocab: Vocab, tag_vocab: Vocab | None = None, bos=None, eos=None) -> dict:
-    """A schema example -> ids (int32 arrays); bos/eos are added around LM sentences."""
+def encode(
+    ex: dict,
+    vocab: Vocab,
+    tag_vocab: Vocab | None = None,
+    bos=None,
+    eos=None,
+    char_vocab: Vocab | None = None,
+    max_word_chars: int = 20,
+) -> dict:
+    """A schema example -> ids (int32 arrays); bos/eos are added around LM sentences.
+
+    With `char_vocab`, also each word's characters (first `max_word_chars`), so a
+    character-level word encoder sees the spelling of words the word vocab maps to <unk>.
+    """
     tokens = ([bos] if bos else []) + list(ex["tokens"]) + ([eos] if eos else [])
     out = {"tokens": vocab.encode(tokens)}
+    if char_vocab is not None:
+        out["chars"] = [char_vocab.encode(t[:max_word_chars]) for t in tokens]
     if "label" in ex:
         out["label"] = int(ex["label"])
     if "tags" in ex and tag_vocab is not None:
@@ -75,6 +89,7 @@ def sentence_batches(
     seed: int,
     num_epochs: int | None = 1,
     tag_vocab: Vocab | None = None,
+    char_vocab: Vocab | None = None,
     lm: bool = False,
     bos: str | None = BOS,
     eos: str | None = EOS,
@@ -84,11 +99,14 @@ def sentence_batches(
     """Padded, masked, length-bucketed batches of whole sentences.
 
     lm=True gives sentence-level LM batches (the course's lm-minibatch, which used `<s>`
-    as both bos and eos), bucketed by the number of predictions.
+    as both bos and eos), bucketed by the number of predictions. `char_vocab` adds
+    `chars_BxTxW` (each word's characters, for a character-level word encoder).
     """
     if not lm:
         bos = eos = None
-    encode_fn = functools.partial(encode, vocab=vocab, tag_vocab=tag_vocab, bos=bos, eos=eos)
+    encode_fn = functools.partial(
+        encode, vocab=vocab, tag_vocab=tag_vocab, bos=bos, eos=eos, char_vocab=char_vocab
+    )
     encoded = grain.MapDataset.source(examples).map(encode_fn)
     extra = (bos is not None) + (eos is not None) - 1 if lm else 0
     lengths = np.array([len(ex["tokens"]) + extra for ex in examples], dtype=np.int64)

@@ -190,19 +190,31 @@ def corpus(
     seed: int = 0,
     size: int | None = None,
     max_distance: int = MAX_DISTANCE,
+    min_distance: int = 0,
     reflexive_fraction: float = 0.3,
+    attract: float = 0.0,
 ) -> list[dict]:
-    """Sentences of one split; distances uniform over 0, 2..max_distance."""
+    """Sentences of one split; distances uniform over min_distance..max_distance (not 1).
+
+    A large `min_distance` removes the short-distance "ladder" that lets even an Elman
+    RNN learn agreement step by step before facing long gaps. `attract` (default 0) is
+    the probability that an intervening noun takes the opposite number/gender; at 0 its
+    features are independent of the head, so "the opposite of the nearest noun" is no
+    shortcut (in `minimal_pairs` every attractor is opposite: that heuristic scores 0).
+    """
     if split not in SPLIT_SIZES:
         raise ValueError(f"split must be one of {sorted(SPLIT_SIZES)}, got {split!r}")
     rng = _rng(seed, split)
-    distances = [d for d in range(max_distance + 1) if d != 1]
+    distances = [d for d in range(min_distance, max_distance + 1) if d != 1]
+    if not distances:
+        raise ValueError(f"no distance in [{min_distance}, {max_distance}] (1 does not occur)")
     n = SPLIT_SIZES[split] if size is None else size
     return [
         sentence(
             rng,
             rng.choice(distances),
             "reflexive" if rng.random() < reflexive_fraction else "agreement",
+            attract,
         )
         for _ in range(n)
     ]
