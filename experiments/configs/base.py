@@ -1,0 +1,73 @@
+"""Defaults shared by every config; each experiment overrides what it needs.
+
+Not an experiment itself: run one of the other files in this directory.
+"""
+
+import ml_collections
+
+
+def base_config() -> ml_collections.ConfigDict:
+    c = ml_collections.ConfigDict()
+    # Data: `dataset` is a `rnnlab.data.datasets.load_dataset` spec.
+    c.dataset = "synthetic:lm"
+    c.source_dir = "../shared/data"  # local files (relative to the working directory)
+    c.data_dir = ml_collections.FieldReference(None, field_type=str)  # TFDS cache, if any
+    c.dev_split = "dev"
+    c.test_split = ""  # e.g. "test" where the files exist
+    c.seed = 0
+    c.lm_mode = "sentences"  # LMs: "sentences" (masked batches) or "stream" (TBPTT)
+    c.seq_len = 35  # stream window (truncated BPTT length)
+    c.batch_size = 32
+    c.eval_batch_size = 64
+    c.bucketing = "pool"  # sort by length within shuffled pools
+    c.pad_multiple = 4
+    c.vocab_min_count = 1
+    c.vocab_max_size = 0  # 0 = no limit
+    c.lowercase = False
+    c.synthetic = ml_collections.ConfigDict()  # options of rnnlab.data.synthetic.corpus
+    c.synthetic.max_distance = 8
+    c.synthetic.min_distance = 0
+
+    c.model = ml_collections.ConfigDict()
+    c.model.cell = "lstm"  # elman|rnn|lstm|gru; "lstm,elman" trains one model per cell
+    c.model.embed_dim = 64
+    c.model.hidden_size = 64
+    c.model.num_layers = 1
+    c.model.bidirectional = True  # classifier only (the tagger is always bidirectional)
+    c.model.pooling = "final"  # classifier: final | mean | max
+    c.model.dropout = 0.0
+    c.model.tie_weights = False  # LM
+    c.model.char_embed_dim = 32  # tagger character encoder (used if char_hidden_size > 0)
+    c.model.char_hidden_size = 0
+
+    c.optimizer = "adam"  # adam | sgd (with Zaremba's step decay)
+    c.learning_rate = 1e-3
+    c.lr_decay = 1.0  # sgd: multiply lr by this every epoch after decay_after_epochs
+    c.decay_after_epochs = 0
+    c.clip_norm = 5.0
+    c.loss_normalizer = "tokens"  # gradient of loss per token; "rows": summed over time
+    c.num_epochs = 1
+    c.num_steps = 0  # > 0 overrides num_epochs
+
+    c.metric = "accuracy"  # dev metric for model selection (loss/perplexity: lower wins)
+    c.eval_every = 500
+    c.checkpoint_every = 1000
+    c.keep_checkpoints = 2
+    c.log_every = 100
+    c.early_stop_evals = 0  # stop after this many evals without improvement (0 = never)
+    c.skip_nonfinite = False  # True: skip a batch with a NaN/inf loss instead of stopping
+
+    c.minimal_pairs = ml_collections.ConfigDict()
+    c.minimal_pairs.per_distance = 0  # > 0: minimal-pair accuracy by distance at the end
+    c.minimal_pairs.distances = (0, 2, 4, 6, 8)
+    c.minimal_pairs.kind = "agreement"
+    c.minimal_pairs.seed = 0
+
+    c.sample = ml_collections.ConfigDict()
+    c.sample.num = 0  # > 0: sample this many texts from the LM at the end
+    c.sample.length = 200
+    c.sample.temperature = 0.8
+    c.sample.top_k = 0
+    c.sample.prompt = ""
+    c.sample.seed = 0
+    return c

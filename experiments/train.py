@@ -1,0 +1,30 @@
+r"""Train and evaluate one experiment config (resumes if --workdir holds a checkpoint).
+
+    python -m experiments.train --config=experiments/configs/agreement.py --workdir=/tmp/agr
+    python -m experiments.train --config=experiments/configs/ptb_small.py \
+        --workdir=/tmp/ptb --config.num_epochs=2      # any field: --config.<field>=<value>
+"""
+
+import json
+
+from absl import app, flags, logging
+from ml_collections import config_flags
+
+from rnnlab import train
+
+_CONFIG = config_flags.DEFINE_config_file("config", "experiments/configs/agreement.py")
+_WORKDIR = flags.DEFINE_string("workdir", None, "checkpoints, metrics and results go here")
+flags.mark_flag_as_required("workdir")
+
+
+def main(argv):
+    if len(argv) > 1:
+        raise app.UsageError(f"unexpected arguments: {argv[1:]}")
+    if logging.get_verbosity() == logging.INFO:  # orbax logs every save at INFO
+        logging.set_verbosity(logging.WARNING)
+    results = train.train_and_evaluate(_CONFIG.value, _WORKDIR.value)
+    print(json.dumps(results.get("summary_table", results), indent=1, default=str))
+
+
+if __name__ == "__main__":
+    app.run(main)

@@ -1,0 +1,95 @@
+"""Checkpoints: orbax `CheckpointManager` around the train state, data state and metadata.
+
+Each checkpoint step holds three items (`args=ocp.args.Composite(...)`):
+
+    state  the train state pytree (params, optimizer state, step, RNG, LM carry)
+    data   the grain iterator's state (JSON), so a resumed run sees the same batches
+    meta   vocabularies, config and loop bookkeeping (best dev metric so far), JSON
+
+`<workdir>/checkpoints` keeps the latest few (resume); `<workdir>/best` keeps the one
+with the best dev metric (model selection). Saving is synchronous: a run that is told
+to stop (SIGTERM) has its checkpoint on disk before it exits.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import jax
+import orbax.checkpoint as ocp
+
+ITEMS = ("state", "data", "meta")
+
+
+def _manager(directory: str, max_to_keep: int) -> ocp.CheckpointManager:
+    options = ocp.CheckpointManagerOptions(
+        max_to_keep=max_to_keep, create=True, enable_async_checkpointing=False
+    )
+    return ocp.CheckpointManager(os.path.abspath(directory), options=options, item_names=ITEMS)
+
+
+class Checkpointer:
+    """The latest checkpoints (for resuming) and the best one (for evaluation)."""
+
+    def __init__(self, workdir: str, max_to_keep: int = 2):
+        self.latest = _manager(os.path.join(workdir, "checkpoints"), max_to_keep)
+        self.best = _manager(os.path.join(workdir, "best"), 1)
+
+    def save(self, state: dict, data: dict, meta: dict, *, best: bool = False) -> None:
+        step = int(state["step"])
+        manager = self.best if best else self.latest
+        if manager.latest_step() == step:
+            return
+        args = ocp.args.Composite(
+            state=ocp.args.StandardSave(state),
+            data=ocp.args.JsonSave(data),
+            meta=ocp.args.JsonSave(meta),
+        )
+        manager.save(step, args=args, force=True)
+        manager.wait_until_finished()
+
+    def restore(self, like_state: dict, *, best: bool = False) -> tuple[dict, dict, dict] | None:
+        """(state, data, meta) of the latest (or best) checkpoint; None if there is none.
+
+        `like_state` gives the tree structure, shapes and dtypes to restore into.
+        """
+        manager = self.best if best else self.latest
+        step = manager.latest_step()
+        if step is None:
+            return None
+        abstract = jax.tree.map(ocp.utils.to_shape_dtype_struct, like_state)
+        out = manager.restore(
+            step,
+            args=ocp.args.Composite(
+                state=ocp.args.StandardRestore(abstract),
+                data=ocp.args.JsonRestore(),
+                meta=ocp.args.JsonRestore(),
+            ),
+        )
+        return out["state"], out["data"], out["meta"]
+
+    def close(self) -> None:
+        self.latest.close()
+        self.best.close()
+
+
+def load_meta(workdir: str, *, best: bool = True) -> dict[str, Any] | None:
+    """The metadata (config, vocabularies) of a run's best (or latest) checkpoint."""
+    directory = os.path.join(workdir, "best" if best else "checkpoints")
+    manager = _manager(directory, 1)
+    step = manager.latest_step()
+    if step is None:
+        return None
+    return manager.restore(step, args=ocp.args.Composite(meta=ocp.args.JsonRestore()))["meta"]
+
+
+def load_params(workdir: str, *, best: bool = True):
+    """The model parameters of a run's best (or latest) checkpoint, as numpy arrays."""
+    directory = os.path.join(workdir, "best" if best else "checkpoints")
+    manager = _manager(directory, 1)
+    step = manager.latest_step()
+    if step is None:
+        raise FileNotFoundError(f"no checkpoint in {directory}")
+    args = ocp.args.Composite(state=ocp.args.StandardRestore())
+    return manager.restore(step, args=args)["state"]["params"]

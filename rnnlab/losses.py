@@ -1,0 +1,69 @@
+"""Masked losses and metrics: sums over real positions, so padding never counts.
+
+Every function returns *sums and counts* next to the mean, because the right average
+over a dev set (or over devices) is sum(losses) / sum(real positions), not the mean of
+per-batch means.
+"""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+
+
+def token_cross_entropy(
+    logits_BxTxV: jax.Array, targets_BxT: jax.Array, mask_BxT: jax.Array
+) -> dict[str, jax.Array]:
+    """Per-token cross-entropy and accuracy summed over real tokens (LM, tagging)."""
+    mask_BxT = mask_BxT.astype(logits_BxTxV.dtype)
+    nll_BxT = optax.softmax_cross_entropy_with_integer_labels(logits_BxTxV, targets_BxT)
+    # where, not multiply: a padded position's nll may be anything (even inf).
+    nll_sum = jnp.sum(jnp.where(mask_BxT > 0, nll_BxT, 0.0))
+    correct_BxT = (jnp.argmax(logits_BxTxV, -1) == targets_BxT) & (mask_BxT > 0)
+    count = jnp.sum(mask_BxT)
+    return {
+        "loss_sum": nll_sum,
+        "correct": jnp.sum(correct_BxT),
+        "count": count,
+        "loss": nll_sum / jnp.maximum(count, 1.0),
+    }
+
+
+def sequence_cross_entropy(
+    logits_BxC: jax.Array, labels_B: jax.Array, real_B: jax.Array
+) -> dict[str, jax.Array]:
+    """One loss per sentence (classification); rows with `real_B` False are batch filler."""
+    real_B = real_B.astype(logits_BxC.dtype)
+    nll_B = optax.softmax_cross_entropy_with_integer_labels(logits_BxC, labels_B)
+    nll_sum = jnp.sum(jnp.where(real_B > 0, nll_B, 0.0))
+    correct = jnp.sum((jnp.argmax(logits_BxC, -1) == labels_B) & (real_B > 0))
+    count = jnp.sum(real_B)
+    return {
+        "loss_sum": nll_sum,
+        "correct": correct,
+        "count": count,
+        "loss": nll_sum / jnp.maximum(count, 1.0),
+    }
+
+
+def summarize(totals: dict[str, float]) -> dict[str, float]:
+    """Summed eval counters -> loss per real token/sentence, accuracy and perplexity."""
+    count = max(float(totals["count"]), 1.0)
+    loss = float(totals["loss_sum"]) / count
+    return {
+        "loss": loss,
+        "accuracy": float(totals["correct"]) / count,
+        "perplexity": float(np.exp(min(loss, 50.0))),
+        "count": float(totals["count"]),
+    }
+
+
+def sequence_log_probs(
+    logits_BxTxV: jax.Array, targets_BxT: jax.Array, mask_BxT: jax.Array
+) -> jax.Array:
+    """log p(sentence) per row: the sum of real-token log-probabilities (minimal pairs)."""
+    logp_BxTxV = jax.nn.log_softmax(logits_BxTxV, axis=-1)
+    logp_BxT = jnp.take_along_axis(logp_BxTxV, targets_BxT[..., None], axis=-1)[..., 0]
+    return jnp.sum(jnp.where(mask_BxT, logp_BxT, 0.0), axis=-1)

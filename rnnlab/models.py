@@ -1,0 +1,223 @@
+"""Models: sentence classifier, language model, tagger (flax.linen over `recurrent.run`).
+
+The recurrent layers are the library's pure cells; `Recurrent` only stores their
+parameters in the Flax tree and calls `recurrent.run_layers`, so masks, reversal and
+bidirectionality mean exactly what `rnnlab.recurrent` pins down. Dropout draws from the
+"dropout" RNG stream and only runs with `train=True`.
+"""
+
+from __future__ import annotations
+
+import flax.linen as nn
+import jax
+import jax.numpy as jnp
+
+from rnnlab import cells, recurrent
+
+POOLINGS = ("final", "mean", "max")
+
+
+def check_positive(**sizes: int) -> None:
+    """One clear error for a bad size in a config, naming the field."""
+    for name, value in sizes.items():
+        if not isinstance(value, int) or value <= 0:
+            raise ValueError(f"{name} must be a positive int, got {value!r}")
+
+
+class Recurrent(nn.Module):
+    """L layers of a named cell (uni- or bidirectional), dropout between layers."""
+
+    cell: str = "lstm"
+    hidden_size: int = 128
+    num_layers: int = 1
+    bidirectional: bool = False
+    dropout: float = 0.0
+
+    @nn.compact
+    def __call__(self, xs_BxTxD, mask_BxT, carry0=None, *, train: bool = False):
+        check_positive(hidden_size=self.hidden_size, num_layers=self.num_layers)
+        cell = cells.make(self.cell, self.hidden_size)
+        layers = self.param(
+            "layers",
+            lambda key: recurrent.init_layers(
+                cell, key, xs_BxTxD.shape[-1], self.num_layers, self.bidirectional
+            ),
+        )
+        rate = self.dropout if train else 0.0
+        key = self.make_rng("dropout") if rate > 0.0 else None
+        return recurrent.run_layers(
+            cell,
+            layers,
+            xs_BxTxD,
+            mask_BxT,
+            carry0,
+            bidirectional=self.bidirectional,
+            dropout_rate=rate,
+            dropout_key=key,
+        )
+
+    def initial_carry(self, batch_size: int) -> list:
+        """Zero carries, one per layer (a (fw, bw) pair per layer when bidirectional)."""
+        cell = cells.make(self.cell, self.hidden_size)
+        carry = recurrent.initial_carry_batch(cell, batch_size)
+        return [(carry, carry) if self.bidirectional else carry] * self.num_layers
+
+
+def pool(hs_BxTxH, mask_BxT, carries, how: str) -> jax.Array:
+    """Sentence vector: final states (course), or mean/max over real steps only."""
+    if how == "final":
+        return carries[-1]
+    mask_BxTx1 = mask_BxT[..., None].astype(bool)
+    if how == "mean":
+        total = jnp.sum(jnp.where(mask_BxTx1, hs_BxTxH, 0.0), axis=1)
+        return total / jnp.maximum(jnp.sum(mask_BxTx1, axis=1), 1)
+    if how == "max":
+        pooled = jnp.max(jnp.where(mask_BxTx1, hs_BxTxH, -jnp.inf), axis=1)
+        return jnp.where(jnp.isfinite(pooled), pooled, 0.0)  # an all-padding filler row
+    raise ValueError(f"unknown pooling {how!r}; expected one of {POOLINGS}")
+
+
+class Classifier(nn.Module):
+    """Embedding -> (Bi)RNN layers -> sentence vector -> class logits."""
+
+    vocab_size: int
+    num_classes: int
+    embed_dim: int = 64
+    hidden_size: int = 64
+    cell: str = "lstm"
+    num_layers: int = 1
+    bidirectional: bool = True
+    pooling: str = "final"
+    dropout: float = 0.0
+
+    @nn.compact
+    def __call__(self, tokens_BxT, mask_BxT, *, train: bool = False):
+        """Returns (logits_BxC, sentence_BxS)."""
+        check_positive(vocab_size=self.vocab_size, num_classes=self.num_classes,
+                       embed_dim=self.embed_dim)  # fmt: skip
+        if self.pooling not in POOLINGS:
+            raise ValueError(f"unknown pooling {self.pooling!r}; expected one of {POOLINGS}")
+        drop = nn.Dropout(self.dropout, deterministic=not train)
+        xs_BxTxE = drop(nn.Embed(self.vocab_size, self.embed_dim)(tokens_BxT))
+        carries, hs_BxTxH = Recurrent(
+            self.cell, self.hidden_size, self.num_layers, self.bidirectional, self.dropout
+        )(xs_BxTxE, mask_BxT, train=train)
+        finals = [_layer_hidden(c, self.bidirectional) for c in carries]
+        sentence_BxS = pool(hs_BxTxH, mask_BxT, finals, self.pooling)
+        return nn.Dense(self.num_classes)(drop(sentence_BxS)), sentence_BxS
+
+
+def _layer_hidden(carry, bidirectional: bool) -> jax.Array:
+    if bidirectional:
+        return jnp.concatenate([cells.carry_output(c) for c in carry], axis=-1)
+    return cells.carry_output(carry)
+
+
+class LanguageModel(nn.Module):
+    """Embedding -> L recurrent layers -> softmax over the vocabulary.
+
+    `carry` in/out lets truncated BPTT streams continue across batches (pass the previous
+    batch's final carry through `jax.lax.stop_gradient`). With `num_classes > 0` the
+    initial state is a learned function of `labels_B` (class-conditioned generation).
+    Weight tying (Press & Wolf 2017) reuses the embedding as the output matrix, with a
+    projection when hidden_size != embed_dim.
+    """
+
+    vocab_size: int
+    embed_dim: int = 64
+    hidden_size: int = 128
+    cell: str = "lstm"
+    num_layers: int = 1
+    dropout: float = 0.0
+    tie_weights: bool = False
+    num_classes: int = 0
+
+    def setup(self):
+        check_positive(vocab_size=self.vocab_size, embed_dim=self.embed_dim)
+        self.embed = nn.Embed(self.vocab_size, self.embed_dim)
+        self.rnn = Recurrent(self.cell, self.hidden_size, self.num_layers, False, self.dropout)
+        self.drop = nn.Dropout(self.dropout)
+        if self.tie_weights:
+            if self.hidden_size != self.embed_dim:
+                self.project = nn.Dense(self.embed_dim)
+            self.out_bias = self.param("out_bias", nn.initializers.zeros, (self.vocab_size,))
+        else:
+            self.out = nn.Dense(self.vocab_size)
+        if self.num_classes > 0:
+            self.label_embed = nn.Embed(self.num_classes, self.hidden_size)
+            self.label_to_carry = nn.Dense(2 * self.num_layers * self.hidden_size)
+
+    def __call__(self, inputs_BxT, mask_BxT, carry=None, labels_B=None, *, train=False):
+        """Returns (logits_BxTxV, final carry: one per layer)."""
+        if carry is None:
+            carry = self.initial_carry(inputs_BxT.shape[0], labels_B)
+        xs_BxTxE = self.drop(self.embed(inputs_BxT), deterministic=not train)
+        carry, hs_BxTxH = self.rnn(xs_BxTxE, mask_BxT, carry, train=train)
+        hs_BxTxH = self.drop(hs_BxTxH, deterministic=not train)
+        return self.logits(hs_BxTxH), carry
+
+    def logits(self, hs_BxTxH):
+        if not self.tie_weights:
+            return self.out(hs_BxTxH)
+        if self.hidden_size != self.embed_dim:
+            hs_BxTxH = self.project(hs_BxTxH)
+        return self.embed.attend(hs_BxTxH) + self.out_bias
+
+    def initial_carry(self, batch_size: int, labels_B=None):
+        zeros = self.rnn.initial_carry(batch_size)
+        if self.num_classes <= 0 or labels_B is None:
+            return zeros
+        # Every leaf of every layer's carry (h, and c for an LSTM) from the label.
+        leaves, treedef = jax.tree.flatten(zeros)
+        init_BxN = jnp.tanh(self.label_to_carry(self.label_embed(labels_B)))
+        parts = jnp.split(init_BxN[:, : len(leaves) * self.hidden_size], len(leaves), axis=-1)
+        return jax.tree.unflatten(treedef, parts)
+
+
+class CharWordEncoder(nn.Module):
+    """A word's characters -> one vector: BiLSTM final states (fw after the last char,
+    bw after the first), as in Lample et al. (2016) / Plank et al. (2016)."""
+
+    num_chars: int
+    embed_dim: int = 32
+    hidden_size: int = 32
+
+    @nn.compact
+    def __call__(self, chars_NxW, *, train: bool = False):
+        mask_NxW = chars_NxW > 0
+        xs_NxWxE = nn.Embed(self.num_chars, self.embed_dim)(chars_NxW)
+        carries, _ = Recurrent("lstm", self.hidden_size, 1, True)(xs_NxWxE, mask_NxW)
+        return _layer_hidden(carries[-1], True)
+
+
+class Tagger(nn.Module):
+    """Word embedding (+ char-BiLSTM word vector) -> BiRNN -> per-token tag logits."""
+
+    vocab_size: int
+    num_tags: int
+    embed_dim: int = 64
+    hidden_size: int = 64
+    cell: str = "lstm"
+    num_layers: int = 1
+    dropout: float = 0.0
+    num_chars: int = 0
+    char_embed_dim: int = 32
+    char_hidden_size: int = 32
+
+    @nn.compact
+    def __call__(self, tokens_BxT, mask_BxT, chars_BxTxW=None, *, train: bool = False):
+        check_positive(vocab_size=self.vocab_size, num_tags=self.num_tags,
+                       embed_dim=self.embed_dim)  # fmt: skip
+        xs_BxTxE = nn.Embed(self.vocab_size, self.embed_dim)(tokens_BxT)
+        if self.num_chars > 0:
+            if chars_BxTxW is None:
+                raise ValueError("this tagger has a character encoder: pass chars_BxTxW")
+            B, T, W = chars_BxTxW.shape
+            enc = CharWordEncoder(self.num_chars, self.char_embed_dim, self.char_hidden_size)
+            words_BxTxC = enc(chars_BxTxW.reshape(B * T, W), train=train).reshape(B, T, -1)
+            xs_BxTxE = jnp.concatenate([xs_BxTxE, words_BxTxC], axis=-1)
+        drop = nn.Dropout(self.dropout, deterministic=not train)
+        _, hs_BxTxH = Recurrent(self.cell, self.hidden_size, self.num_layers, True, self.dropout)(
+            drop(xs_BxTxE), mask_BxT, train=train
+        )
+        return nn.Dense(self.num_tags)(drop(hs_BxTxH))

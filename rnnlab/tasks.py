@@ -1,0 +1,250 @@
+"""From a config to data + model + loss: one `Task` per kind of experiment.
+
+    classification  sentence batches -> Classifier, one loss per sentence
+    tagging         sentence batches (+ characters) -> Tagger, one loss per real token
+    lm              sentence batches (course lm-minibatch) or a truncated-BPTT stream
+                    (Zaremba; the carry flows from batch to batch) -> LanguageModel
+    chars           a character stream -> LanguageModel over characters
+
+`Task.forward(params, batch, carry, train, key)` returns the masked loss statistics of
+`rnnlab.losses` and the LM's final carry (None for the others).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections.abc import Callable
+from typing import Any
+
+import flax.linen as nn
+import grain
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from rnnlab import cells, losses, models
+from rnnlab.data import datasets, pipeline
+from rnnlab.data.batching import BatchSpec
+from rnnlab.data.vocab import BOS, EOS, PAD, UNK, Vocab
+
+LM_MODES = ("sentences", "stream")
+
+
+@dataclasses.dataclass
+class Task:
+    kind: str
+    model: nn.Module
+    vocabs: dict[str, Vocab]
+    train: grain.MapDataset  # infinite: batch i is a pure function of i
+    steps_per_epoch: int
+    dev: list[dict[str, np.ndarray]]
+    test: list[dict[str, np.ndarray]] | None
+    stream: bool
+    forward: Callable = dataclasses.field(repr=False, default=None)
+    summary: dict[str, Any] = dataclasses.field(default_factory=dict)
+
+
+def validate(config) -> None:
+    """All config errors in one message, before any data is read."""
+    errors = []
+    m = config.model
+    for field in ("embed_dim", "hidden_size", "num_layers"):
+        if not isinstance(m[field], int) or m[field] <= 0:
+            errors.append(f"model.{field} must be a positive int, got {m[field]!r}")
+    for field in ("batch_size", "eval_batch_size"):
+        if not isinstance(config[field], int) or config[field] <= 0:
+            errors.append(f"{field} must be a positive int, got {config[field]!r}")
+    for name in str(m.cell).split(","):
+        if name.strip().lower() not in cells.CELLS:
+            errors.append(f"unknown cell {name!r}; expected one of {sorted(cells.CELLS)}")
+    if not 0.0 <= m.dropout < 1.0:
+        errors.append(f"model.dropout must be in [0, 1), got {m.dropout}")
+    if config.lm_mode not in LM_MODES:
+        errors.append(f"lm_mode must be one of {LM_MODES}, got {config.lm_mode!r}")
+    if config.optimizer not in ("adam", "sgd"):
+        errors.append(f"optimizer must be 'adam' or 'sgd', got {config.optimizer!r}")
+    try:
+        kind = datasets.task_of(config.dataset)
+    except ValueError as e:
+        errors.append(str(e))
+    else:
+        name = datasets.parse_spec(config.dataset)[0]
+        if name in datasets.LOCAL_FORMATS and config.data_dir is None:
+            source = config.source_dir
+            if not source or not os.path.isdir(source):
+                errors.append(
+                    f"dataset {name!r} reads local files, but source_dir {source!r} is not a "
+                    "directory (set --config.source_dir=/path/to/shared/data)"
+                )
+        if kind == "chars" and config.lm_mode != "stream":
+            errors.append("character data is a stream: set lm_mode='stream'")
+    if errors:
+        raise ValueError("bad config:\n  " + "\n  ".join(errors))
+
+
+def _load(config, split: str):
+    return datasets.load_dataset(
+        config.dataset,
+        split,
+        source_dir=config.source_dir or None,
+        data_dir=config.data_dir,
+        seed=config.seed,
+        synthetic_options=config.synthetic.to_dict(),
+    )
+
+
+def _spec(config, batch_size: int, shuffle: bool) -> BatchSpec:
+    return BatchSpec(
+        batch_size=batch_size,
+        bucketing=config.bucketing,
+        pad_multiple=config.pad_multiple,
+        shuffle=shuffle,
+    )
+
+
+def _sentence_eval(examples, vocabs, config, lm: bool) -> list[dict]:
+    ds = pipeline.sentence_batches(
+        examples,
+        vocabs["words"],
+        _spec(config, config.eval_batch_size, shuffle=False),
+        seed=0,
+        num_epochs=1,
+        tag_vocab=vocabs.get("tags"),
+        char_vocab=vocabs.get("chars"),
+        lm=lm,
+        bos=BOS if lm else None,
+        eos=EOS if lm else None,
+    )
+    return list(ds)
+
+
+def _stream_eval(examples, vocab, config) -> list[dict]:
+    stream = pipeline.token_stream(examples, vocab, eos=EOS if "tokens" in examples[0] else None)
+    return list(pipeline.lm_stream_dataset(stream, config.eval_batch_size, config.seq_len))
+
+
+def build(config) -> Task:
+    """Reads the data, builds vocabularies (train split only) and the model."""
+    validate(config)
+    kind = datasets.task_of(config.dataset)
+    train = _load(config, "train")
+    dev = _load(config, config.dev_split)
+    test = _load(config, config.test_split) if config.test_split else None
+    max_size = config.vocab_max_size or None
+    m = config.model
+    if kind == "chars":
+        words = Vocab.build_chars([ex["text"] for ex in train], reserved=(PAD, UNK))
+    else:
+        words = Vocab.build(
+            (ex["tokens"] for ex in train),
+            min_count=config.vocab_min_count,
+            max_size=max_size,
+            lowercase=config.lowercase,
+        )
+    vocabs = {"words": words}
+    if kind == "tagging":
+        vocabs["tags"] = Vocab.build((ex["tags"] for ex in train), reserved=(PAD,))
+        if m.char_hidden_size > 0:
+            vocabs["chars"] = Vocab.build_chars(
+                (t for ex in train for t in ex["tokens"]), reserved=(PAD, UNK)
+            )
+
+    stream = kind == "chars" or (kind == "lm" and config.lm_mode == "stream")
+    if stream:
+        train_stream = pipeline.token_stream(train, words, eos=None if kind == "chars" else EOS)
+        ds = pipeline.lm_stream_dataset(train_stream, config.batch_size, config.seq_len)
+        dev_batches = _stream_eval(dev, words, config)
+        test_batches = _stream_eval(test, words, config) if test is not None else None
+    else:
+        ds = pipeline.sentence_batches(
+            train,
+            words,
+            _spec(config, config.batch_size, shuffle=True),
+            seed=config.seed,
+            num_epochs=1,
+            tag_vocab=vocabs.get("tags"),
+            char_vocab=vocabs.get("chars"),
+            lm=kind == "lm",
+        )
+        lm = kind == "lm"
+        dev_batches = _sentence_eval(dev, vocabs, config, lm)
+        test_batches = _sentence_eval(test, vocabs, config, lm) if test is not None else None
+    steps_per_epoch = len(ds)
+    model = make_model(config, kind, vocabs, train)
+    summary = {"task": kind, "train_examples": len(train), "dev_examples": len(dev)}
+    summary.update({f"{k}_vocab": len(v) for k, v in vocabs.items()})
+    return Task(
+        kind=kind,
+        model=model,
+        vocabs=vocabs,
+        train=ds.repeat(None),
+        steps_per_epoch=steps_per_epoch,
+        dev=dev_batches,
+        test=test_batches,
+        stream=stream,
+        forward=make_forward(kind, model),
+        summary=summary,
+    )
+
+
+def make_model(config, kind: str, vocabs: dict[str, Vocab], train) -> nn.Module:
+    m = config.model
+    V = len(vocabs["words"])
+    if kind == "classification":
+        num_classes = max(ex["label"] for ex in train) + 1
+        return models.Classifier(
+            V, num_classes, m.embed_dim, m.hidden_size, m.cell, m.num_layers, m.bidirectional,
+            m.pooling, m.dropout,
+        )  # fmt: skip
+    if kind == "tagging":
+        return models.Tagger(
+            V, len(vocabs["tags"]), m.embed_dim, m.hidden_size, m.cell, m.num_layers, m.dropout,
+            len(vocabs.get("chars", ())), m.char_embed_dim, m.char_hidden_size,
+        )  # fmt: skip
+    return models.LanguageModel(
+        V, m.embed_dim, m.hidden_size, m.cell, m.num_layers, m.dropout, m.tie_weights
+    )
+
+
+def make_forward(kind: str, model: nn.Module) -> Callable:
+    """(params, batch, carry, train, key) -> (loss statistics, final carry or None)."""
+
+    def forward(params, batch, carry, train: bool, key):
+        rngs = {"dropout": key} if train else {}
+        variables = {"params": params}
+        if kind == "classification":
+            logits_BxC, _ = model.apply(
+                variables, batch["tokens_BxT"], batch["mask_BxT"], train=train, rngs=rngs
+            )
+            real_B = jnp.any(batch["mask_BxT"], axis=-1)
+            return losses.sequence_cross_entropy(logits_BxC, batch["labels_B"], real_B), None
+        if kind == "tagging":
+            logits_BxTxK = model.apply(
+                variables,
+                batch["tokens_BxT"],
+                batch["mask_BxT"],
+                batch.get("chars_BxTxW"),
+                train=train,
+                rngs=rngs,
+            )
+            stats = losses.token_cross_entropy(logits_BxTxK, batch["tags_BxT"], batch["mask_BxT"])
+            return stats, None
+        logits_BxTxV, carry = model.apply(
+            variables, batch["inputs_BxT"], batch["mask_BxT"], carry, train=train, rngs=rngs
+        )
+        stats = losses.token_cross_entropy(logits_BxTxV, batch["targets_BxT"], batch["mask_BxT"])
+        return stats, carry
+
+    return forward
+
+
+def init_params(task: Task, key: jax.Array, batch: dict[str, np.ndarray]):
+    """Parameters from one example batch (shapes only matter)."""
+    if task.kind in ("lm", "chars"):
+        args = (batch["inputs_BxT"], batch["mask_BxT"])
+    elif task.kind == "tagging":
+        args = (batch["tokens_BxT"], batch["mask_BxT"], batch.get("chars_BxTxW"))
+    else:
+        args = (batch["tokens_BxT"], batch["mask_BxT"])
+    return task.model.init(key, *args)["params"]

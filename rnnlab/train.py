@@ -1,0 +1,314 @@
+"""Training: an explicit train-state pytree, pure jit-compiled steps, a resumable loop.
+
+    state = {"params", "opt_state", "step", "rng", "carry"}   (carry: LM streams only)
+    state, metrics = train_step(state, batch)                  one optimizer update
+    stats = eval_step(params, batch, carry)                    masked sums, no update
+
+Everything a step does is a function of (state, batch): dropout keys are
+`fold_in(rng, step)`, batch i is a pure function of i (grain iterator state saved with the
+checkpoint), so a run stopped at step k and resumed from its checkpoint reaches the same
+parameters at step n as a run that never stopped.
+
+`train_and_evaluate(config, workdir)` is the whole job (also from a notebook): resume
+from <workdir> if it holds a checkpoint, train, evaluate on dev every `eval_every` steps,
+keep the best checkpoint, write metrics.jsonl / TensorBoard events / curves.png /
+results.json, and return the results dict. With `model.cell = "lstm,elman"` it trains
+one model per cell (in <workdir>/<cell>) and returns them side by side.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+import signal
+import threading
+import time
+from collections.abc import Callable
+
+import jax
+import jax.numpy as jnp
+import optax
+
+from rnnlab import checkpoint, losses, metrics_io, tasks
+
+
+class NonFiniteLossError(RuntimeError):
+    """Raised when a training loss is NaN/inf and `skip_nonfinite` is off."""
+
+
+# --------------------------------------------------------------------------- optimizer
+
+
+def make_optimizer(config, steps_per_epoch: int) -> optax.GradientTransformation:
+    """Adam, or SGD with Zaremba's step decay: lr x `lr_decay` per epoch once
+    `decay_after_epochs` epochs are done; global-norm clipping first."""
+    if config.optimizer == "adam":
+        opt = optax.adam(config.learning_rate)
+    else:
+        lr = optax.exponential_decay(
+            config.learning_rate,
+            transition_steps=steps_per_epoch,
+            decay_rate=config.lr_decay,
+            transition_begin=config.decay_after_epochs * steps_per_epoch,
+            staircase=True,
+        )
+        opt = optax.sgd(lr)
+    if config.clip_norm > 0:
+        return optax.chain(optax.clip_by_global_norm(config.clip_norm), opt)
+    return opt
+
+
+# --------------------------------------------------------------------------- steps
+
+
+def train_step(state, batch, *, forward, optimizer, steps_per_epoch, loss_normalizer):
+    """One update. A non-finite loss or gradient leaves the state as it was (the host
+    decides whether that stops the run); metrics["finite"] says which happened."""
+    key = jax.random.fold_in(state["rng"], state["step"])
+    carry = state.get("carry")
+    if carry is not None:  # a new epoch starts the stream from the zero state
+        new_epoch = state["step"] % steps_per_epoch == 0
+        carry = jax.tree.map(lambda c: jnp.where(new_epoch, jnp.zeros_like(c), c), carry)
+
+    def loss_fn(params):
+        stats, carry_out = forward(params, batch, carry, True, key)
+        if loss_normalizer == "rows":  # Zaremba: sum over time, mean over rows
+            rows = jnp.maximum(jnp.sum(jnp.any(batch["mask_BxT"], -1)), 1)
+            return stats["loss_sum"] / rows, (stats, carry_out)
+        return stats["loss"], (stats, carry_out)
+
+    grads_fn = jax.value_and_grad(loss_fn, has_aux=True)
+    (_, (stats, carry_out)), grads = grads_fn(state["params"])
+    updates, opt_state = optimizer.update(grads, state["opt_state"], state["params"])
+    grad_norm = optax.tree.norm(grads)
+    # The update too: a NaN learning rate or optimizer state must not reach the params.
+    finite = jnp.isfinite(stats["loss"]) & jnp.isfinite(optax.tree.norm(updates))
+    new = {
+        "params": optax.apply_updates(state["params"], updates),
+        "opt_state": opt_state,
+        "rng": state["rng"],
+    }
+    if carry is not None:
+        new["carry"] = jax.lax.stop_gradient(carry_out)
+    keep = {k: state[k] for k in new}
+    new = jax.tree.map(lambda n, o: jnp.where(finite, n, o), new, keep)
+    new["step"] = state["step"] + 1
+    metrics = {"loss": stats["loss"], "accuracy": stats["correct"] / jnp.maximum(stats["count"], 1)}
+    return new, {**metrics, "grad_norm": grad_norm, "finite": finite}
+
+
+def eval_step(params, batch, carry, *, forward):
+    stats, carry = forward(params, batch, carry, False, None)
+    return {k: stats[k] for k in ("loss_sum", "correct", "count")}, carry
+
+
+def evaluate(eval_fn, params, batches, stream: bool, zero_carry) -> dict[str, float]:
+    """Loss per real token/sentence over a whole split (streams carry state across)."""
+    totals = {"loss_sum": 0.0, "correct": 0.0, "count": 0.0}
+    carry = zero_carry(batches[0]) if stream else None
+    for batch in batches:
+        stats, carry = eval_fn(params, batch, carry if stream else None)
+        for k in totals:
+            totals[k] += float(stats[k])
+    return losses.summarize(totals)
+
+
+# --------------------------------------------------------------------------- the loop
+
+
+class _StopSignal:
+    """SIGTERM (preemption) sets a flag; the loop checkpoints and returns at the next step."""
+
+    def __init__(self):
+        self.received = False
+        self.previous = None
+
+    def __enter__(self):
+        if threading.current_thread() is threading.main_thread():
+            self.previous = signal.signal(signal.SIGTERM, self._handle)
+        return self
+
+    def _handle(self, signum, frame):
+        self.received = True
+
+    def __exit__(self, *exc):
+        if self.previous is not None:
+            signal.signal(signal.SIGTERM, self.previous)
+
+
+def num_steps(config, steps_per_epoch: int) -> int:
+    return config.num_steps if config.num_steps > 0 else config.num_epochs * steps_per_epoch
+
+
+def _better(metric: str, new: float, old: float | None) -> bool:
+    if old is None:
+        return True
+    return new < old if metric in ("loss", "perplexity") else new > old
+
+
+def train_and_evaluate(config, workdir: str, *, on_step: Callable[[int], None] | None = None):
+    """Trains (resuming from `workdir` if possible) and returns the results dict.
+
+    on_step(step) is called after every step (tests use it to inject a SIGTERM).
+    """
+    cell_names = [c.strip() for c in str(config.model.cell).split(",")]
+    if len(cell_names) > 1:
+        tasks.validate(config)
+        results = {}
+        for name in cell_names:
+            sub = config.copy_and_resolve_references()
+            sub.model.cell = name
+            results[name] = train_and_evaluate(sub, os.path.join(workdir, name), on_step=on_step)
+        with open(os.path.join(workdir, "results.json"), "w") as f:
+            json.dump(results, f, indent=1)
+        return results
+    os.makedirs(workdir, exist_ok=True)
+    task = tasks.build(config)
+    return _train(config, workdir, task, on_step)
+
+
+def _train(config, workdir: str, task: tasks.Task, on_step) -> dict:
+    start_time = time.perf_counter()
+    optimizer = make_optimizer(config, task.steps_per_epoch)
+    total_steps = num_steps(config, task.steps_per_epoch)
+    step_fn = jax.jit(
+        functools.partial(
+            train_step,
+            forward=task.forward,
+            optimizer=optimizer,
+            steps_per_epoch=task.steps_per_epoch,
+            loss_normalizer=config.loss_normalizer,
+        ),
+        donate_argnums=0,
+    )
+    eval_fn = jax.jit(functools.partial(eval_step, forward=task.forward))
+
+    def zero_carry(batch):
+        return task.model.apply(
+            {"params": state["params"]},
+            batch["inputs_BxT"].shape[0],
+            method=lambda m, b: m.initial_carry(b),
+        )
+
+    data_iter = iter(task.train.to_iter_dataset())
+    first = task.train[0]
+    init_key, rng = jax.random.split(jax.random.PRNGKey(config.seed))
+    params = tasks.init_params(task, init_key, first)
+    state = {
+        "params": params,
+        "opt_state": optimizer.init(params),
+        "step": jnp.array(0, jnp.int32),
+        "rng": rng,
+    }
+    if task.stream:
+        # Distinct buffers per leaf: the state is donated to the step.
+        state["carry"] = jax.tree.map(jnp.copy, zero_carry(first))
+    vocab_meta = {k: list(v.tokens) for k, v in task.vocabs.items()}
+    meta = {"config": config.to_dict(), "vocabs": vocab_meta, "best": None, "best_step": None,
+            "stale_evals": 0, "summary": task.summary}  # fmt: skip
+    ckpt = checkpoint.Checkpointer(workdir, config.keep_checkpoints)
+    restored = ckpt.restore(state)
+    if restored is not None:
+        state, data_state, saved_meta = restored
+        data_iter.set_state(data_state)
+        meta.update({k: saved_meta[k] for k in ("best", "best_step", "stale_evals")})
+        print(f"resumed from {workdir} at step {int(state['step'])}", flush=True)
+    metric = config.metric
+    writer = metrics_io.MetricsWriter(workdir)
+    step = int(state["step"])
+    progress = metrics_io.Progress(total_steps, step, config.log_every, os.path.basename(workdir))
+    stopped, skipped = None, 0
+
+    def save(best=False):
+        ckpt.save(state, data_iter.get_state(), meta, best=best)
+
+    with _StopSignal() as stop:
+        while step < total_steps:
+            batch = next(data_iter)
+            state, metrics = step_fn(state, batch)
+            step += 1
+            if not bool(metrics["finite"]):
+                if not config.skip_nonfinite:
+                    stopped = f"non-finite loss {float(metrics['loss'])} at step {step}"
+                    break
+                skipped += 1
+            log = step % config.log_every == 0 or step == total_steps
+            logged = {k: float(v) for k, v in metrics.items()} if log else None
+            progress.update(step, int(batch["mask_BxT"].sum()), logged)
+            if log:
+                writer.write(step, "train", logged)
+            if step % config.eval_every == 0 or step == total_steps:
+                dev = evaluate(eval_fn, state["params"], task.dev, task.stream, zero_carry)
+                writer.write(step, "dev", dev)
+                progress.write(f"step {step}: dev " + _fmt(dev))
+                if _better(metric, dev[metric], meta["best"]):
+                    meta.update(best=dev[metric], best_step=step, stale_evals=0)
+                    save(best=True)
+                else:
+                    meta["stale_evals"] += 1
+                if config.early_stop_evals and meta["stale_evals"] >= config.early_stop_evals:
+                    stopped = f"early stop at step {step}"
+            if step % config.checkpoint_every == 0 or step == total_steps:
+                save()
+            if on_step is not None:
+                on_step(step)
+            if stop.received:
+                save()
+                stopped = f"SIGTERM: checkpoint saved at step {step}"
+                break
+            if stopped:
+                save()
+                break
+    progress.close()
+    writer.close()
+    if stopped and stopped.startswith("non-finite"):
+        ckpt.close()
+        raise NonFiniteLossError(
+            f"{stopped}; the last good checkpoint is in {workdir}/checkpoints "
+            "(set --config.skip_nonfinite=True to skip such batches)"
+        )
+    results = {"workdir": workdir, "step": step, "skipped_nonfinite": skipped,
+               "stopped": stopped, "wall_time_s": round(time.perf_counter() - start_time, 1),
+               "summary": task.summary}  # fmt: skip
+    if stopped and stopped.startswith("SIGTERM"):
+        ckpt.close()
+        results["preempted"] = True
+        print(stopped, flush=True)
+        return results
+    best = ckpt.restore(state, best=True)
+    best_params = best[0]["params"] if best is not None else state["params"]
+    results["best_step"] = meta["best_step"]
+    results["dev"] = evaluate(eval_fn, best_params, task.dev, task.stream, zero_carry)
+    if task.test is not None:
+        results["test"] = evaluate(eval_fn, best_params, task.test, task.stream, zero_carry)
+    ckpt.close()
+    results.update(_extras(config, task, best_params))
+    with open(os.path.join(workdir, "results.json"), "w") as f:
+        json.dump(results, f, indent=1)
+    metrics_io.plot_curves(workdir, metric)
+    print(f"{workdir}: best dev {metric} {results['dev'][metric]:.4f} at step "
+          f"{results['best_step']} ({results['wall_time_s']} s)", flush=True)  # fmt: skip
+    return results
+
+
+def _fmt(metrics: dict[str, float]) -> str:
+    return ", ".join(f"{k} {v:.4f}" for k, v in metrics.items() if k != "count")
+
+
+def _extras(config, task: tasks.Task, params) -> dict:
+    """Task-specific evaluations of the selected model (minimal pairs, samples)."""
+    out = {}
+    if config.minimal_pairs.per_distance > 0:
+        from rnnlab import agreement
+
+        out["minimal_pairs"] = agreement.minimal_pair_accuracy(
+            task.model, params, task.vocabs["words"], config.minimal_pairs
+        )
+    if config.sample.num > 0:
+        from rnnlab import generate
+
+        chars = task.kind == "chars"
+        vocab = task.vocabs["words"]
+        out["samples"] = generate.sample_text(task.model, params, vocab, config.sample, chars=chars)
+    return out

@@ -1,0 +1,95 @@
+"""The training loop: end to end on the synthetic corpus, exact resume after SIGTERM,
+the NaN guard, and config errors. Tiny models, a few steps each."""
+
+import json
+import os
+import signal
+
+import jax
+import numpy as np
+import pytest
+
+from experiments.configs.base import base_config
+from rnnlab import checkpoint, train
+
+
+def tiny_config(**overrides):
+    c = base_config()
+    c.synthetic.size = 96
+    c.model.embed_dim = 8
+    c.model.hidden_size = 8
+    c.batch_size = 8
+    c.eval_batch_size = 32
+    c.num_steps = 8
+    c.eval_every = 4
+    c.checkpoint_every = 4
+    c.log_every = 2
+    c.pad_multiple = 32  # one batch shape: one compilation
+    c.learning_rate = 1e-2
+    c.metric = "perplexity"
+    for key, value in overrides.items():
+        target = c
+        *path, last = key.split(".")
+        for p in path:
+            target = target[p]
+        target[last] = value
+    return c
+
+
+def _params(workdir):
+    return checkpoint.load_params(str(workdir), best=False)
+
+
+def test_end_to_end_writes_results_metrics_and_curves(tmp_path):
+    config = tiny_config(**{"dataset": "synthetic:classification", "metric": "accuracy"})
+    results = train.train_and_evaluate(config, str(tmp_path))
+    assert results["step"] == 8 and results["best_step"] in (4, 8)
+    assert results["dev"]["count"] == 96  # every dev sentence, no filler row
+    on_disk = json.loads((tmp_path / "results.json").read_text())
+    assert on_disk["dev"] == results["dev"]
+    rows = [json.loads(line) for line in (tmp_path / "metrics.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in rows if r["split"] == "dev"] == [4, 8]
+    assert (tmp_path / "curves.png").stat().st_size > 0
+    assert any(name.startswith("events") for name in os.listdir(tmp_path / "tb"))
+
+
+@pytest.mark.parametrize("mode", ["stream", "sentences"])
+def test_sigterm_then_resume_matches_an_uninterrupted_run(tmp_path, mode):
+    config = tiny_config(lm_mode=mode, **{"model.dropout": 0.3, "model.num_layers": 2})
+    train.train_and_evaluate(config, str(tmp_path / "straight"))
+
+    def preempt(step):
+        if step == 3:
+            os.kill(os.getpid(), signal.SIGTERM)
+
+    first = train.train_and_evaluate(config, str(tmp_path / "resumed"), on_step=preempt)
+    assert first["preempted"] and first["step"] == 3
+    second = train.train_and_evaluate(config, str(tmp_path / "resumed"))
+    assert second["step"] == 8
+    straight, resumed = _params(tmp_path / "straight"), _params(tmp_path / "resumed")
+    jax.tree.map(np.testing.assert_array_equal, straight, resumed)
+
+
+def test_nonfinite_loss_stops_with_the_step_or_is_skipped(tmp_path):
+    config = tiny_config(learning_rate=float("nan"))
+    with pytest.raises(train.NonFiniteLossError, match="at step 1"):
+        train.train_and_evaluate(config, str(tmp_path / "stop"))
+    config.skip_nonfinite = True
+    config.num_steps = 4
+    results = train.train_and_evaluate(config, str(tmp_path / "skip"))
+    assert results["skipped_nonfinite"] == 4
+    assert np.isfinite(results["dev"]["loss"])
+
+
+@pytest.mark.parametrize(
+    "overrides, message",
+    [
+        ({"model.hidden_size": -3}, "model.hidden_size must be a positive int"),
+        ({"model.cell": "lstm,transformer"}, "unknown cell 'transformer'"),
+        ({"dataset": "ptb", "source_dir": "/no/such/dir"}, "source_dir '/no/such/dir'"),
+        ({"dataset": "nope"}, "unknown dataset 'nope'"),
+    ],
+)
+def test_bad_config_values_give_one_clear_error(tmp_path, overrides, message):
+    with pytest.raises(ValueError, match=message):
+        train.train_and_evaluate(tiny_config(**overrides), str(tmp_path))
