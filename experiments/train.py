@@ -5,12 +5,10 @@ r"""Train and evaluate one experiment config (resumes if --workdir holds a check
         --workdir=/tmp/ptb --config.num_epochs=2      # any field: --config.<field>=<value>
 """
 
-import json
-
 from absl import app, flags, logging
 from ml_collections import config_flags
 
-from rnnlab import train
+from rnnlab import tasks, train
 
 _CONFIG = config_flags.DEFINE_config_file("config", "experiments/configs/agreement.py")
 _WORKDIR = flags.DEFINE_string("workdir", None, "checkpoints, metrics and results go here")
@@ -22,8 +20,11 @@ def main(argv):
         raise app.UsageError(f"unexpected arguments: {argv[1:]}")
     if logging.get_verbosity() == logging.INFO:  # orbax logs every save at INFO
         logging.set_verbosity(logging.WARNING)
-    results = train.train_and_evaluate(_CONFIG.value, _WORKDIR.value)
-    print(json.dumps(results.get("summary_table", results), indent=1, default=str))
+    try:
+        results = train.train_and_evaluate(_CONFIG.value, _WORKDIR.value)
+    except tasks.ConfigError as e:
+        raise SystemExit(f"error: {e}") from None
+    print(train.format_results(results))
 
 
 if __name__ == "__main__":

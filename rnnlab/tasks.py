@@ -45,6 +45,10 @@ class Task:
     summary: dict[str, Any] = dataclasses.field(default_factory=dict)
 
 
+class ConfigError(ValueError):
+    """A bad config value (raised before any data is read or any step is run)."""
+
+
 def validate(config) -> None:
     """All config errors in one message, before any data is read."""
     errors = []
@@ -80,12 +84,12 @@ def validate(config) -> None:
         if kind == "chars" and config.lm_mode != "stream":
             errors.append("character data is a stream: set lm_mode='stream'")
     if errors:
-        raise ValueError("bad config:\n  " + "\n  ".join(errors))
+        raise ConfigError("bad config:\n  " + "\n  ".join(errors))
 
 
-def _load(config, split: str):
+def _load(config, split: str, spec: str = ""):
     return datasets.load_dataset(
-        config.dataset,
+        spec or config.dataset,
         split,
         source_dir=config.source_dir or None,
         data_dir=config.data_dir,
@@ -129,8 +133,8 @@ def build(config) -> Task:
     validate(config)
     kind = datasets.task_of(config.dataset)
     train = _load(config, "train")
-    dev = _load(config, config.dev_split)
-    test = _load(config, config.test_split) if config.test_split else None
+    dev = _load(config, config.dev_split, config.dev_dataset)
+    test = _load(config, config.test_split, config.dev_dataset) if config.test_split else None
     max_size = config.vocab_max_size or None
     m = config.model
     if kind == "chars":
@@ -171,7 +175,8 @@ def build(config) -> Task:
         dev_batches = _sentence_eval(dev, vocabs, config, lm)
         test_batches = _sentence_eval(test, vocabs, config, lm) if test is not None else None
     steps_per_epoch = len(ds)
-    model = make_model(config, kind, vocabs, train)
+    num_classes = max(ex["label"] for ex in train) + 1 if kind == "classification" else 0
+    model = make_model(config, kind, vocabs, num_classes)
     summary = {"task": kind, "train_examples": len(train), "dev_examples": len(dev)}
     summary.update({f"{k}_vocab": len(v) for k, v in vocabs.items()})
     return Task(
@@ -188,11 +193,10 @@ def build(config) -> Task:
     )
 
 
-def make_model(config, kind: str, vocabs: dict[str, Vocab], train) -> nn.Module:
+def make_model(config, kind: str, vocabs: dict[str, Vocab], num_classes: int = 0) -> nn.Module:
     m = config.model
     V = len(vocabs["words"])
     if kind == "classification":
-        num_classes = max(ex["label"] for ex in train) + 1
         return models.Classifier(
             V, num_classes, m.embed_dim, m.hidden_size, m.cell, m.num_layers, m.bidirectional,
             m.pooling, m.dropout,
@@ -248,3 +252,20 @@ def init_params(task: Task, key: jax.Array, batch: dict[str, np.ndarray]):
     else:
         args = (batch["tokens_BxT"], batch["mask_BxT"])
     return task.model.init(key, *args)["params"]
+
+
+def load_model(workdir: str, *, best: bool = True):
+    """(model, params, vocabs, config) of a finished run, from its checkpoint alone."""
+    import ml_collections
+
+    from rnnlab import checkpoint
+
+    meta = checkpoint.load_meta(workdir, best=best)
+    if meta is None:
+        raise FileNotFoundError(f"no checkpoint under {workdir}")
+    config = ml_collections.ConfigDict(meta["config"])
+    vocabs = {k: Vocab(tuple(v)) for k, v in meta["vocabs"].items()}
+    params = checkpoint.load_params(workdir, best=best)
+    kind = datasets.task_of(config.dataset)
+    num_classes = params["Dense_0"]["bias"].shape[0] if kind == "classification" else 0
+    return make_model(config, kind, vocabs, num_classes), params, vocabs, config

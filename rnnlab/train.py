@@ -312,3 +312,24 @@ def _extras(config, task: tasks.Task, params) -> dict:
         vocab = task.vocabs["words"]
         out["samples"] = generate.sample_text(task.model, params, vocab, config.sample, chars=chars)
     return out
+
+
+def format_results(results: dict) -> str:
+    """A readable summary: dev metrics (and minimal-pair accuracy by distance) per run."""
+    runs = results if "dev" not in results and "preempted" not in results else {"": results}
+    lines = []
+    for name, r in runs.items():
+        if r.get("preempted"):
+            lines.append(f"{name or r['workdir']}: preempted at step {r['step']}; rerun to resume")
+            continue
+        dev = r["dev"]
+        head = f"{name + ': ' if name else ''}dev loss {dev['loss']:.4f}"
+        head += f", accuracy {dev['accuracy']:.4f}, perplexity {dev['perplexity']:.2f}"
+        lines.append(f"{head} (best step {r['best_step']}, {r['wall_time_s']} s)")
+        if "minimal_pairs" in r:
+            pairs = r["minimal_pairs"]
+            lines.append("  minimal-pair accuracy by distance: "
+                         + "  ".join(f"{d}: {acc:.3f}" for d, acc in pairs.items()))  # fmt: skip
+        for text in r.get("samples", []):
+            lines.append("  sample: " + text.replace("\n", "\n          "))
+    return "\n".join(lines)

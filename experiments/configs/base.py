@@ -12,6 +12,7 @@ def base_config() -> ml_collections.ConfigDict:
     c.dataset = "synthetic:lm"
     c.source_dir = "../shared/data"  # local files (relative to the working directory)
     c.data_dir = ml_collections.FieldReference(None, field_type=str)  # TFDS cache, if any
+    c.dev_dataset = ""  # another spec to evaluate on (e.g. sentences when training on phrases)
     c.dev_split = "dev"
     c.test_split = ""  # e.g. "test" where the files exist
     c.seed = 0
@@ -27,6 +28,7 @@ def base_config() -> ml_collections.ConfigDict:
     c.synthetic = ml_collections.ConfigDict()  # options of rnnlab.data.synthetic.corpus
     c.synthetic.max_distance = 8
     c.synthetic.min_distance = 0
+    c.synthetic.size = ml_collections.FieldReference(None, field_type=int)  # per split
 
     c.model = ml_collections.ConfigDict()
     c.model.cell = "lstm"  # elman|rnn|lstm|gru; "lstm,elman" trains one model per cell

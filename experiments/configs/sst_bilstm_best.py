@@ -1,0 +1,29 @@
+r"""python -m experiments.train --config=experiments/configs/sst_bilstm_best.py \
+    --workdir=/tmp/sst_bilstm_best
+
+Best SST set-up here: trained on every phrase of the trees, selected on dev sentences;
+BiLSTM 150+150, dropout 0.5, max pooling. 5-class dev accuracy: TBD.
+Binary (SST-2 view): --config.dataset=sst_trees:phrases,binary --config.dev_dataset=sst:binary
+Binary dev accuracy: TBD.
+"""
+
+from experiments.configs.base import base_config
+
+
+def get_config():
+    c = base_config()
+    c.dataset = "sst_trees:phrases"
+    c.dev_dataset = "sst"  # select on whole dev sentences (not phrases)
+    c.model.cell = "lstm"
+    c.model.embed_dim = 128
+    c.model.hidden_size = 150
+    c.model.bidirectional = True
+    c.model.pooling = "max"
+    c.model.dropout = 0.5
+    c.batch_size = 64
+    c.learning_rate = 1e-3
+    c.num_epochs = 3
+    c.eval_every = 1000
+    c.metric = "accuracy"
+    c.vocab_min_count = 2  # singletons become <unk>, so <unk> is trained
+    return c
