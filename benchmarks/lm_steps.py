@@ -12,7 +12,7 @@ import dataclasses
 import functools
 import time
 from collections.abc import Callable
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -38,6 +38,7 @@ class Runner:
     compile: Callable[[], float]
     step: Callable[[], None]
     matmul_precision: str
+    memory_analysis: Callable[[], Any] | None = None  # JAX: XLA's, after compile()
 
 
 def tokens(shape: Shape, seed: int = 0) -> np.ndarray:
@@ -79,7 +80,13 @@ def _jax_runner(name, loss_fn, params, tokens_np, precision, matmul_precision) -
         )
         loss.block_until_ready()
 
-    return Runner(name, compile_, step, f"jax_default_matmul_precision={matmul_precision}")
+    return Runner(
+        name,
+        compile_,
+        step,
+        f"jax_default_matmul_precision={matmul_precision}",
+        lambda: compiled["step"].memory_analysis(),
+    )
 
 
 def _lm_loss(logits_BxTxV, tokens_BxT1):
