@@ -249,6 +249,8 @@ def environment() -> dict:
 
 def main(argv=None) -> dict:
     args = parse_args(argv)
+    if args.gpu:  # JAX and PyTorch share the GPU: do not let XLA take 75% of it up front
+        os.environ.setdefault("XLA_PYTHON_CLIENT_PREALLOCATE", "false")
     shapes, impls = selected_shapes(args), selected_impls(args)
     env = environment()
     print(" ".join(f"{k}={v}" for k, v in env.items()))
