@@ -37,6 +37,14 @@ class NonFiniteLossError(RuntimeError):
     """Raised when a training loss is NaN/inf and `skip_nonfinite` is off."""
 
 
+def enable_compilation_cache(directory: str) -> None:
+    """Persist compiled steps on disk: a rerun (a resume, a test) skips recompilation.
+    Call before the first jit compilation."""
+    jax.config.update("jax_compilation_cache_dir", directory)
+    jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
+    jax.config.update("jax_persistent_cache_min_entry_size_bytes", -1)
+
+
 # --------------------------------------------------------------------------- optimizer
 
 
@@ -240,6 +248,7 @@ def _train(config, workdir: str, task: tasks.Task, on_step) -> dict:
                 writer.write(step, "train", logged)
             if step % config.eval_every == 0 or step == total_steps:
                 dev = evaluate(eval_fn, state["params"], task.dev, task.stream, zero_carry)
+                dev.update(_pair_metrics(config, task, state["params"]))
                 writer.write(step, "dev", dev)
                 progress.write(f"step {step}: dev " + _fmt(dev))
                 if _better(metric, dev[metric], meta["best"]):
@@ -294,6 +303,19 @@ def _train(config, workdir: str, task: tasks.Task, on_step) -> dict:
 
 def _fmt(metrics: dict[str, float]) -> str:
     return ", ".join(f"{k} {v:.4f}" for k, v in metrics.items() if k != "count")
+
+
+def _pair_metrics(config, task: tasks.Task, params) -> dict[str, float]:
+    """Minimal-pair accuracy by distance as dev metrics ("pairs_d8"), to see when
+    (and whether) each cell learns the long dependencies during training."""
+    if config.minimal_pairs.per_distance <= 0:
+        return {}
+    from rnnlab import agreement
+
+    accuracy = agreement.minimal_pair_accuracy(
+        task.model, params, task.vocabs["words"], config.minimal_pairs
+    )
+    return {f"pairs_d{d}": acc for d, acc in accuracy.items()}
 
 
 def _extras(config, task: tasks.Task, params) -> dict:

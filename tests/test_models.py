@@ -29,8 +29,9 @@ def _repad(tokens_BxT, mask_BxT, extra=5, fill=7):
     return tokens, mask
 
 
-@pytest.mark.parametrize("pooling", models.POOLINGS)
-@pytest.mark.parametrize("bidirectional", [True, False])
+@pytest.mark.parametrize(
+    "pooling, bidirectional", [("final", True), ("mean", False), ("max", True)]
+)
 def test_classifier_shapes_and_padding(pooling, bidirectional):
     model = models.Classifier(V, C, 8, 6, "gru", 2, bidirectional, pooling)
     tokens, mask = _batch()
@@ -63,7 +64,7 @@ def test_classifier_final_pooling_is_the_course_representation():
 
 
 def test_lm_padding_and_loss_per_real_token():
-    model = models.LanguageModel(V, 8, 8, "lstm", 2, tie_weights=True)
+    model = models.LanguageModel(V, 8, 8, "lstm", 1, tie_weights=True)
     tokens, mask = _batch()
     targets = np.roll(tokens, -1, axis=1)
     params = model.init(jax.random.PRNGKey(0), tokens, mask)
@@ -88,8 +89,9 @@ def test_lm_padding_and_loss_per_real_token():
     def loss(p, t, m, y):
         return losses.token_cross_entropy(model.apply(p, t, m)[0], y, m)["loss"]
 
-    l1, g1 = jax.value_and_grad(loss)(params, tokens, mask, targets)
-    l2, g2 = jax.value_and_grad(loss)(params, tokens2, mask2, targets2)
+    loss_and_grad = jax.jit(jax.value_and_grad(loss))
+    l1, g1 = loss_and_grad(params, tokens, mask, targets)
+    l2, g2 = loss_and_grad(params, tokens2, mask2, targets2)
     np.testing.assert_allclose(l1, l2, rtol=1e-6)
     jax.tree.map(lambda a, b: np.testing.assert_allclose(a, b, atol=1e-6), g1, g2)
 

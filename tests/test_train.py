@@ -4,6 +4,7 @@ the NaN guard, and config errors. Tiny models, a few steps each."""
 import json
 import os
 import signal
+import tempfile
 
 import jax
 import numpy as np
@@ -11,6 +12,9 @@ import pytest
 
 from experiments.configs.base import base_config
 from rnnlab import checkpoint, train
+
+# Compiled steps are shared across the runs of this module (and of its siblings).
+train.enable_compilation_cache(os.path.join(tempfile.gettempdir(), "rnnlab-test-jax-cache"))
 
 
 def tiny_config(**overrides):
@@ -22,7 +26,7 @@ def tiny_config(**overrides):
     c.eval_batch_size = 32
     c.num_steps = 8
     c.eval_every = 4
-    c.checkpoint_every = 4
+    c.checkpoint_every = 100  # at the end (and on SIGTERM) only
     c.log_every = 2
     c.pad_multiple = 32  # one batch shape: one compilation
     c.learning_rate = 1e-2
