@@ -13,39 +13,34 @@ import numpy as np
 import optax
 
 
+def _sums(nll_xN, correct_xN, real_xN) -> dict[str, jax.Array]:
+    # where, not multiply: a padded position's nll may be anything (even inf).
+    nll_sum = jnp.sum(jnp.where(real_xN, nll_xN, 0.0))
+    count = jnp.sum(real_xN).astype(nll_xN.dtype)
+    return {
+        "loss_sum": nll_sum,
+        "correct": jnp.sum(correct_xN & real_xN),
+        "count": count,
+        "loss": nll_sum / jnp.maximum(count, 1.0),
+    }
+
+
 def token_cross_entropy(
     logits_BxTxV: jax.Array, targets_BxT: jax.Array, mask_BxT: jax.Array
 ) -> dict[str, jax.Array]:
     """Per-token cross-entropy and accuracy summed over real tokens (LM, tagging)."""
-    mask_BxT = mask_BxT.astype(logits_BxTxV.dtype)
     nll_BxT = optax.softmax_cross_entropy_with_integer_labels(logits_BxTxV, targets_BxT)
-    # where, not multiply: a padded position's nll may be anything (even inf).
-    nll_sum = jnp.sum(jnp.where(mask_BxT > 0, nll_BxT, 0.0))
-    correct_BxT = (jnp.argmax(logits_BxTxV, -1) == targets_BxT) & (mask_BxT > 0)
-    count = jnp.sum(mask_BxT)
-    return {
-        "loss_sum": nll_sum,
-        "correct": jnp.sum(correct_BxT),
-        "count": count,
-        "loss": nll_sum / jnp.maximum(count, 1.0),
-    }
+    correct_BxT = jnp.argmax(logits_BxTxV, -1) == targets_BxT
+    return _sums(nll_BxT, correct_BxT, mask_BxT.astype(bool))
 
 
 def sequence_cross_entropy(
     logits_BxC: jax.Array, labels_B: jax.Array, real_B: jax.Array
 ) -> dict[str, jax.Array]:
     """One loss per sentence (classification); rows with `real_B` False are batch filler."""
-    real_B = real_B.astype(logits_BxC.dtype)
     nll_B = optax.softmax_cross_entropy_with_integer_labels(logits_BxC, labels_B)
-    nll_sum = jnp.sum(jnp.where(real_B > 0, nll_B, 0.0))
-    correct = jnp.sum((jnp.argmax(logits_BxC, -1) == labels_B) & (real_B > 0))
-    count = jnp.sum(real_B)
-    return {
-        "loss_sum": nll_sum,
-        "correct": correct,
-        "count": count,
-        "loss": nll_sum / jnp.maximum(count, 1.0),
-    }
+    correct_B = jnp.argmax(logits_BxC, -1) == labels_B
+    return _sums(nll_B, correct_B, real_B.astype(bool))
 
 
 def summarize(totals: dict[str, float]) -> dict[str, float]:
