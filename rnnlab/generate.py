@@ -77,6 +77,8 @@ def sample_text(model, params, vocab: Vocab, config, *, chars: bool) -> list[str
     else:
         prompt, shown, join = [BOS, *config.prompt.split()], config.prompt.split(), " ".join
     prompt_BxP = np.tile(vocab.encode(prompt), (config.num, 1))
+    # A class-conditioned LM: samples cycle through the classes (shown as "[label]").
+    labels_B = np.arange(config.num) % model.num_classes if model.num_classes > 0 else None
     banned = tuple(vocab.id(t) for t in (PAD, BOS, UNK) if t in vocab.tokens)
     tokens_BxN = sample(
         model,
@@ -87,11 +89,13 @@ def sample_text(model, params, vocab: Vocab, config, *, chars: bool) -> list[str
         temperature=config.temperature,
         top_k=config.top_k,
         banned_ids=banned,
+        labels_B=labels_B,
     )
     texts = []
-    for row in np.asarray(tokens_BxN):
+    for b, row in enumerate(np.asarray(tokens_BxN)):
         words = vocab.decode(row)
         if EOS in words:
             words = words[: words.index(EOS)]
-        texts.append(join([*shown, *words]))
+        label = f"[{labels_B[b]}] " if labels_B is not None else ""
+        texts.append(label + join([*shown, *words]))
     return texts

@@ -68,8 +68,10 @@ def validate(config) -> None:
         errors.append(f"lm_mode must be one of {LM_MODES}, got {config.lm_mode!r}")
     if config.optimizer not in ("adam", "sgd"):
         errors.append(f"optimizer must be 'adam' or 'sgd', got {config.optimizer!r}")
+    if config.task not in ("", "lm", *datasets.TASKS):
+        errors.append(f"task must be '' (the data set's own) or one of {datasets.TASKS}")
     try:
-        kind = datasets.task_of(config.dataset)
+        kind = config.task or datasets.task_of(config.dataset)
     except ValueError as e:
         errors.append(str(e))
     else:
@@ -131,7 +133,8 @@ def _stream_eval(examples, vocab, config) -> list[dict]:
 def build(config) -> Task:
     """Reads the data, builds vocabularies (train split only) and the model."""
     validate(config)
-    kind = datasets.task_of(config.dataset)
+    data_kind = datasets.task_of(config.dataset)
+    kind = config.task or data_kind
     train = _load(config, "train")
     dev = _load(config, config.dev_split, config.dev_dataset)
     test = _load(config, config.test_split, config.dev_dataset) if config.test_split else None
@@ -175,7 +178,9 @@ def build(config) -> Task:
         dev_batches = _sentence_eval(dev, vocabs, config, lm)
         test_batches = _sentence_eval(test, vocabs, config, lm) if test is not None else None
     steps_per_epoch = len(ds)
-    num_classes = max(ex["label"] for ex in train) + 1 if kind == "classification" else 0
+    # A classifier, or an LM over labelled sentences: conditioned on the label.
+    labelled = data_kind == "classification" and kind in ("classification", "lm")
+    num_classes = max(ex["label"] for ex in train) + 1 if labelled else 0
     model = make_model(config, kind, vocabs, num_classes)
     summary = {"task": kind, "train_examples": len(train), "dev_examples": len(dev)}
     summary.update({f"{k}_vocab": len(v) for k, v in vocabs.items()})
@@ -207,7 +212,7 @@ def make_model(config, kind: str, vocabs: dict[str, Vocab], num_classes: int = 0
             len(vocabs.get("chars", ())), m.char_embed_dim, m.char_hidden_size,
         )  # fmt: skip
     return models.LanguageModel(
-        V, m.embed_dim, m.hidden_size, m.cell, m.num_layers, m.dropout, m.tie_weights
+        V, m.embed_dim, m.hidden_size, m.cell, m.num_layers, m.dropout, m.tie_weights, num_classes
     )
 
 
@@ -235,7 +240,13 @@ def make_forward(kind: str, model: nn.Module) -> Callable:
             stats = losses.token_cross_entropy(logits_BxTxK, batch["tags_BxT"], batch["mask_BxT"])
             return stats, None
         logits_BxTxV, carry = model.apply(
-            variables, batch["inputs_BxT"], batch["mask_BxT"], carry, train=train, rngs=rngs
+            variables,
+            batch["inputs_BxT"],
+            batch["mask_BxT"],
+            carry,
+            batch.get("labels_B"),
+            train=train,
+            rngs=rngs,
         )
         stats = losses.token_cross_entropy(logits_BxTxV, batch["targets_BxT"], batch["mask_BxT"])
         return stats, carry
@@ -246,7 +257,7 @@ def make_forward(kind: str, model: nn.Module) -> Callable:
 def init_params(task: Task, key: jax.Array, batch: dict[str, np.ndarray]):
     """Parameters from one example batch (shapes only matter)."""
     if task.kind in ("lm", "chars"):
-        args = (batch["inputs_BxT"], batch["mask_BxT"])
+        args = (batch["inputs_BxT"], batch["mask_BxT"], None, batch.get("labels_B"))
     elif task.kind == "tagging":
         args = (batch["tokens_BxT"], batch["mask_BxT"], batch.get("chars_BxTxW"))
     else:
@@ -266,6 +277,9 @@ def load_model(workdir: str, *, best: bool = True):
     config = ml_collections.ConfigDict(meta["config"])
     vocabs = {k: Vocab(tuple(v)) for k, v in meta["vocabs"].items()}
     params = checkpoint.load_params(workdir, best=best)
-    kind = datasets.task_of(config.dataset)
-    num_classes = params["Dense_0"]["bias"].shape[0] if kind == "classification" else 0
+    kind = config.task or datasets.task_of(config.dataset)
+    if kind == "classification":
+        num_classes = params["Dense_0"]["bias"].shape[0]
+    else:
+        num_classes = params["label_embed"]["embedding"].shape[0] if "label_embed" in params else 0
     return make_model(config, kind, vocabs, num_classes), params, vocabs, config

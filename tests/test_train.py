@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from experiments.configs.base import base_config
-from rnnlab import checkpoint, train
+from rnnlab import checkpoint, tasks, train
 
 # Compiled steps are shared across the runs of this module (and of its siblings).
 train.enable_compilation_cache(os.path.join(tempfile.gettempdir(), "rnnlab-test-jax-cache"))
@@ -72,6 +72,16 @@ def test_sigterm_then_resume_matches_an_uninterrupted_run(tmp_path, mode):
     assert second["step"] == 8
     straight, resumed = _params(tmp_path / "straight"), _params(tmp_path / "resumed")
     jax.tree.map(np.testing.assert_array_equal, straight, resumed)
+
+
+def test_class_conditioned_lm_trains_and_samples_each_class(tmp_path):
+    config = tiny_config(task="lm", dataset="synthetic:classification", **{"sample.num": 4})
+    config.sample.length = 5
+    results = train.train_and_evaluate(config, str(tmp_path))
+    assert [s[:4] for s in results["samples"]] == ["[0] ", "[1] ", "[0] ", "[1] "]
+    model, params, vocabs, _ = tasks.load_model(str(tmp_path))
+    assert model.num_classes == 2 and "label_embed" in params
+    assert set(" ".join(results["samples"]).split()) - {"[0]", "[1]"} <= set(vocabs["words"].tokens)
 
 
 def test_nonfinite_loss_stops_with_the_step_or_is_skipped(tmp_path):

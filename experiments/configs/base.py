@@ -10,6 +10,7 @@ def base_config() -> ml_collections.ConfigDict:
     c = ml_collections.ConfigDict()
     # Data: `dataset` is a `rnnlab.data.datasets.load_dataset` spec.
     c.dataset = "synthetic:lm"
+    c.task = ""  # "" = the data set's task; "lm" on labelled sentences: class-conditioned LM
     c.source_dir = "../shared/data"  # local files (relative to the working directory)
     c.data_dir = ml_collections.FieldReference(None, field_type=str)  # TFDS cache, if any
     c.dev_dataset = ""  # another spec to evaluate on (e.g. sentences when training on phrases)

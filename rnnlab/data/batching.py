@@ -3,7 +3,8 @@
 Batches are dicts of numpy arrays; names carry shapes (B rows, T steps):
 
     sentence batches   tokens_BxT int32, mask_BxT bool, lengths_B int32,
-                       + labels_B int32 (classification), + tags_BxT int32 (tagging),
+                       + labels_B int32 (classification; also in LM batches of
+                       labelled sentences), + tags_BxT int32 (tagging),
                        + chars_BxTxW int32 (each word's characters, if encoded)
     LM batches         inputs_BxT int32, targets_BxT int32, mask_BxT bool
                        (mask marks the steps whose target is a real token)
@@ -136,13 +137,19 @@ def sentence_batch(examples: Sequence[Mapping], spec: BatchSpec) -> dict[str, np
     batch["lengths_B"] = np.zeros(B, np.int32)
     batch["lengths_B"][: len(examples)] = lengths
     if "label" in examples[0]:
-        batch["labels_B"] = np.zeros(B, np.int32)
-        batch["labels_B"][: len(examples)] = [ex["label"] for ex in examples]
+        batch["labels_B"] = pad_labels([ex["label"] for ex in examples], B)
     if "tags" in examples[0]:
         batch["tags_BxT"] = pad_rows([ex["tags"] for ex in examples], B, T)[0]
     if "chars" in examples[0]:
         batch["chars_BxTxW"] = pad_chars([ex["chars"] for ex in examples], B, T)
     return batch
+
+
+def pad_labels(labels: Sequence[int], rows: int) -> np.ndarray:
+    """labels_B int32; filler rows get label 0 (their mask is all False)."""
+    labels_B = np.zeros(rows, np.int32)
+    labels_B[: len(labels)] = labels
+    return labels_B
 
 
 def pad_chars(

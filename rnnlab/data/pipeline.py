@@ -33,7 +33,7 @@ def encode(
     bos=None,
     eos=None,
     char_vocab: Vocab | None = None,
-    max_word_chars: int = 20,
+    max_word_chars: int = 16,
 ) -> dict:
     """A schema example -> ids (int32 arrays); bos/eos are added around LM sentences.
 
@@ -76,6 +76,9 @@ class _Batcher:
         examples = [self.encoded[int(i)] for i in indices]
         if self.lm:
             batch = batching.lm_sentence_batch([ex["tokens"] for ex in examples], self.spec)
+            if "label" in examples[0]:  # a class-conditioned LM reads the labels too
+                rows = len(batch["inputs_BxT"])
+                batch["labels_B"] = batching.pad_labels([ex["label"] for ex in examples], rows)
         else:
             batch = batching.sentence_batch(examples, self.spec)
         return batching.shard_rows(batch, *self.process)
