@@ -226,7 +226,7 @@ def _train(config, workdir: str, task: tasks.Task, on_step) -> dict:
     writer = metrics_io.MetricsWriter(workdir)
     step = int(state["step"])
     progress = metrics_io.Progress(total_steps, step, config.log_every, os.path.basename(workdir))
-    stopped, skipped = None, 0
+    stopped, skipped, window = None, 0, []
 
     def save(best=False):
         ckpt.save(state, data_iter.get_state(), meta, best=best)
@@ -241,8 +241,13 @@ def _train(config, workdir: str, task: tasks.Task, on_step) -> dict:
                     stopped = f"non-finite loss {float(metrics['loss'])} at step {step}"
                     break
                 skipped += 1
+            window.append(float(metrics["loss"]))
             log = step % config.log_every == 0 or step == total_steps
-            logged = {k: float(v) for k, v in metrics.items()} if log else None
+            logged = None
+            if log:  # the loss averaged over the steps since the last line (less noise)
+                logged = {k: float(v) for k, v in metrics.items()}
+                logged["loss"] = sum(window) / len(window)
+                window.clear()
             progress.update(step, int(batch["mask_BxT"].sum()), logged)
             if log:
                 writer.write(step, "train", logged)
@@ -250,7 +255,7 @@ def _train(config, workdir: str, task: tasks.Task, on_step) -> dict:
                 dev = evaluate(eval_fn, state["params"], task.dev, task.stream, zero_carry)
                 dev.update(_pair_metrics(config, task, state["params"]))
                 writer.write(step, "dev", dev)
-                progress.write(f"step {step}: dev " + _fmt(dev))
+                progress.write(f"{progress.desc} step {step}: dev " + _fmt(dev))
                 if _better(metric, dev[metric], meta["best"]):
                     meta.update(best=dev[metric], best_step=step, stale_evals=0)
                     save(best=True)
