@@ -277,7 +277,7 @@ def load_model(workdir: str, *, best: bool = True):
     config = ml_collections.ConfigDict(meta["config"])
     vocabs = {k: Vocab(tuple(v)) for k, v in meta["vocabs"].items()}
     params = checkpoint.load_params(workdir, best=best)
-    kind = config.task or datasets.task_of(config.dataset)
+    kind = config.get("task") or datasets.task_of(config.dataset)
     if kind == "classification":
         num_classes = params["Dense_0"]["bias"].shape[0]
     else:
