@@ -1,8 +1,9 @@
 r"""python -m experiments.train --config=experiments/configs/ptb_small.py --workdir=/tmp/ptb_small
 
 Zaremba et al. (2014) small: 2x200 LSTM, BPTT 35 stream with carried state, batch 20,
-SGD lr 1 (x0.5 per epoch after 4), clip 5, 13 epochs, no dropout. Valid perplexity: TBD
-(Zaremba: 120.7).
+SGD lr 1 (x0.5 per epoch after 4), clip 5, 13 epochs, no dropout (Zaremba: 120.7).
+Measured on 2 shared CPU cores: --config.num_epochs=1 (1328 steps, 6 min) gives valid
+perplexity 203.9; the full 13 epochs (~80 min here) were not run.
 """
 
 from experiments.configs.base import base_config

@@ -2,8 +2,8 @@ r"""python -m experiments.train --config=experiments/configs/sentiment_lstm.py \
     --workdir=/tmp/sentiment_lstm
 
 The course's sentiment-lstm: SST 5-class, emb 64, BiLSTM 64+64, final states
-concatenated, Adam 1e-3, clip 5 (batch 32 instead of 1). Dev accuracy: 40.3% (best at epoch 2
-of 5, 1335 steps, 2.6 min on 2 shared CPU cores).
+concatenated, Adam 1e-3, clip 5 (batch 32 instead of 1).
+Dev accuracy: 40.3% (best at epoch 2 of 5, 1335 steps, 2.6 min on 2 shared CPU cores).
 """
 
 from experiments.configs.base import base_config

@@ -2,9 +2,10 @@ r"""python -m experiments.train --config=experiments/configs/sst_bilstm_best.py 
     --workdir=/tmp/sst_bilstm_best
 
 Best SST set-up here: trained on every phrase of the trees, selected on dev sentences;
-BiLSTM 150+150, dropout 0.5, max pooling. 5-class dev accuracy: 45.3% (1 epoch, 4978 steps, 7.5 min on 2 shared CPU cores).
-Binary (SST-2 view): --config.dataset=sst_trees:phrases,binary --config.dev_dataset=sst:binary
-Binary dev accuracy: TBD.
+BiLSTM 150+150, dropout 0.5, max pooling, no pretrained embeddings.
+5-class dev accuracy: 45.3% (1 epoch, 4978 steps, 7.5 min on 2 shared CPU cores).
+Binary (SST-2 view), add --config.dataset=sst_trees:phrases,binary --config.dev_dataset=sst:binary
+--config.num_epochs=2: dev accuracy 83.7% (3088 steps, 9.1 min; 83.6% after 1 epoch).
 """
 
 from experiments.configs.base import base_config
