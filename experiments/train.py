@@ -8,7 +8,7 @@ r"""Train and evaluate one experiment config (resumes if --workdir holds a check
 from absl import app, flags, logging
 from ml_collections import config_flags
 
-from rnnlab import tasks, train
+from rnnlab import sharding, tasks, train
 
 _CONFIG = config_flags.DEFINE_config_file("config", "experiments/configs/agreement.py")
 _WORKDIR = flags.DEFINE_string("workdir", None, "checkpoints, metrics and results go here")
@@ -20,8 +20,16 @@ def main(argv):
         raise app.UsageError(f"unexpected arguments: {argv[1:]}")
     if logging.get_verbosity() == logging.INFO:  # orbax logs every save at INFO
         logging.set_verbosity(logging.WARNING)
+    config = _CONFIG.value
+    if config.distributed.initialize:  # before any other JAX call
+        d = config.distributed
+        sharding.initialize_distributed(
+            d.coordinator_address or None,
+            d.num_processes or None,
+            None if d.process_id < 0 else d.process_id,
+        )
     try:
-        results = train.train_and_evaluate(_CONFIG.value, _WORKDIR.value)
+        results = train.train_and_evaluate(config, _WORKDIR.value)
     except tasks.ConfigError as e:
         raise SystemExit(f"error: {e}") from None
     print(train.format_results(results))

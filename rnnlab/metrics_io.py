@@ -8,6 +8,7 @@ import os
 import sys
 import time
 
+import jax
 from tqdm import tqdm
 
 METRICS_FILE = "metrics.jsonl"
@@ -19,6 +20,8 @@ class MetricsWriter:
 
     def __init__(self, workdir: str):
         self.path = os.path.join(workdir, METRICS_FILE)
+        # In a multi-process run every process computes the same metrics; one writes.
+        self.enabled = jax.process_index() == 0
         try:
             from tensorboardX import SummaryWriter
         except ImportError:  # TensorBoard events are optional; the JSON lines are not
@@ -27,6 +30,8 @@ class MetricsWriter:
             self.tb = SummaryWriter(os.path.join(workdir, "tb"))
 
     def write(self, step: int, split: str, metrics: dict[str, float]) -> None:
+        if not self.enabled:
+            return
         scalars = {k: float(v) for k, v in metrics.items() if isinstance(v, int | float)}
         with open(self.path, "a", encoding="utf-8") as f:
             f.write(json.dumps({"step": step, "split": split, **scalars}) + "\n")

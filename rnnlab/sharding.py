@@ -41,10 +41,20 @@ def initialize_distributed(
     )
 
 
+def default_devices() -> list:
+    """Every device, except on a single CPU host: there simulated devices share the same
+    cores, so data parallelism over them costs collectives and gains nothing."""
+    if jax.default_backend() == "cpu" and jax.process_count() == 1:
+        return jax.devices()[:1]
+    return jax.devices()
+
+
 def make_mesh(mesh_shape: Sequence[int] | None = None, devices=None) -> Mesh:
-    """A (data, fsdp) mesh. `mesh_shape`: () or None = all devices on `data`;
-    (n,) = n-way data parallel; (d, f) = d-way data × f-way FSDP. Sizes may be -1 (the rest)."""
-    devices = jax.devices() if devices is None else devices
+    """A (data, fsdp) mesh. `mesh_shape`: () or None = `default_devices()` on `data`;
+    (n,) = n-way data parallel; (d, f) = d-way data × f-way FSDP. Sizes may be -1 (the
+    rest). With a shape, `devices` defaults to every device."""
+    if devices is None:
+        devices = jax.devices() if mesh_shape else default_devices()
     n = len(devices)
     shape = list(mesh_shape or (n,))
     if len(shape) == 1:

@@ -30,7 +30,7 @@ import jax
 import jax.numpy as jnp
 import optax
 
-from rnnlab import checkpoint, losses, metrics_io, tasks
+from rnnlab import checkpoint, losses, metrics_io, sharding, tasks
 
 
 class NonFiniteLossError(RuntimeError):
@@ -180,16 +180,9 @@ def _train(config, workdir: str, task: tasks.Task, on_step) -> dict:
     start_time = time.perf_counter()
     optimizer = make_optimizer(config, task.steps_per_epoch)
     total_steps = num_steps(config, task.steps_per_epoch)
-    step_fn = jax.jit(
-        functools.partial(
-            train_step,
-            forward=task.forward,
-            optimizer=optimizer,
-            steps_per_epoch=task.steps_per_epoch,
-            loss_normalizer=config.loss_normalizer,
-        ),
-        donate_argnums=0,
-    )
+    # Every batch is this process's rows of a global batch, split over the mesh.
+    mesh = sharding.make_mesh(config.mesh_shape or None)
+    put = functools.partial(sharding.global_batch, mesh=mesh)
     eval_fn = jax.jit(functools.partial(eval_step, forward=task.forward))
 
     def zero_carry(batch):
@@ -211,7 +204,23 @@ def _train(config, workdir: str, task: tasks.Task, on_step) -> dict:
     }
     if task.stream:
         # Distinct buffers per leaf: the state is donated to the step.
-        state["carry"] = jax.tree.map(jnp.copy, zero_carry(first))
+        state["carry"] = jax.tree.map(jnp.copy, zero_carry(put(first)))
+    state_sharding = sharding.state_shardings(state, mesh, config.fsdp_min_size)
+    state = jax.device_put(state, state_sharding)
+    step_fn = jax.jit(
+        functools.partial(
+            train_step,
+            forward=task.forward,
+            optimizer=optimizer,
+            steps_per_epoch=task.steps_per_epoch,
+            loss_normalizer=config.loss_normalizer,
+        ),
+        in_shardings=(state_sharding, sharding.batch_sharding(mesh)),
+        out_shardings=(state_sharding, None),
+        donate_argnums=0,
+    )
+    dev_batches = [put(b) for b in task.dev]
+    test_batches = None if task.test is None else [put(b) for b in task.test]
     vocab_meta = {k: list(v.tokens) for k, v in task.vocabs.items()}
     meta = {"config": config.to_dict(), "vocabs": vocab_meta, "best": None, "best_step": None,
             "stale_evals": 0, "summary": task.summary}  # fmt: skip
@@ -234,7 +243,7 @@ def _train(config, workdir: str, task: tasks.Task, on_step) -> dict:
     with _StopSignal() as stop:
         while step < total_steps:
             batch = next(data_iter)
-            state, metrics = step_fn(state, batch)
+            state, metrics = step_fn(state, put(batch))
             step += 1
             if not bool(metrics["finite"]):
                 if not config.skip_nonfinite:
@@ -248,11 +257,12 @@ def _train(config, workdir: str, task: tasks.Task, on_step) -> dict:
                 logged = {k: float(v) for k, v in metrics.items()}
                 logged["loss"] = sum(window) / len(window)
                 window.clear()
-            progress.update(step, int(batch["mask_BxT"].sum()), logged)
+            real_tokens = int(batch["mask_BxT"].sum()) * jax.process_count()
+            progress.update(step, real_tokens, logged)
             if log:
                 writer.write(step, "train", logged)
             if step % config.eval_every == 0 or step == total_steps:
-                dev = evaluate(eval_fn, state["params"], task.dev, task.stream, zero_carry)
+                dev = evaluate(eval_fn, state["params"], dev_batches, task.stream, zero_carry)
                 dev.update(_pair_metrics(config, task, state["params"]))
                 writer.write(step, "dev", dev)
                 progress.write(f"{progress.desc} step {step}: dev " + _fmt(dev))
@@ -293,14 +303,15 @@ def _train(config, workdir: str, task: tasks.Task, on_step) -> dict:
     best = ckpt.restore(state, best=True)
     best_params = best[0]["params"] if best is not None else state["params"]
     results["best_step"] = meta["best_step"]
-    results["dev"] = evaluate(eval_fn, best_params, task.dev, task.stream, zero_carry)
-    if task.test is not None:
-        results["test"] = evaluate(eval_fn, best_params, task.test, task.stream, zero_carry)
+    results["dev"] = evaluate(eval_fn, best_params, dev_batches, task.stream, zero_carry)
+    if test_batches is not None:
+        results["test"] = evaluate(eval_fn, best_params, test_batches, task.stream, zero_carry)
     ckpt.close()
     results.update(_extras(config, task, best_params))
-    with open(os.path.join(workdir, "results.json"), "w") as f:
-        json.dump(results, f, indent=1)
-    metrics_io.plot_curves(workdir, metric)
+    if jax.process_index() == 0:  # one writer per workdir in multi-process runs
+        with open(os.path.join(workdir, "results.json"), "w") as f:
+            json.dump(results, f, indent=1)
+        metrics_io.plot_curves(workdir, metric)
     print(f"{workdir}: best dev {metric} {results['dev'][metric]:.4f} at step "
           f"{results['best_step']} ({results['wall_time_s']} s)", flush=True)  # fmt: skip
     return results

@@ -13,7 +13,9 @@ from rnnlab import cells, recurrent, sharding
 
 
 def test_make_mesh_shapes_and_errors():
-    assert dict(sharding.make_mesh().shape) == {"data": 8, "fsdp": 1}
+    # One CPU host: simulated devices share the cores, so the default is one device.
+    assert dict(sharding.make_mesh().shape) == {"data": 1, "fsdp": 1}
+    assert dict(sharding.make_mesh((8,)).shape) == {"data": 8, "fsdp": 1}
     assert dict(sharding.make_mesh((2, 4)).shape) == {"data": 2, "fsdp": 4}
     assert dict(sharding.make_mesh((-1, 2)).shape) == {"data": 4, "fsdp": 2}
     assert dict(sharding.make_mesh((1,), devices=jax.devices()[:1]).shape) == {
@@ -36,7 +38,7 @@ def test_leaf_spec_splits_only_large_matrices_on_a_divisible_axis():
 
 
 def test_global_batch_rejects_uneven_split():
-    mesh = sharding.make_mesh()
+    mesh = sharding.make_mesh((8,))
     with pytest.raises(ValueError, match="multiple of 8"):
         sharding.global_batch({"x": np.zeros((12, 3))}, mesh)
     with pytest.raises(ValueError, match="disagree"):

@@ -17,6 +17,16 @@ def base_config() -> ml_collections.ConfigDict:
     c.dev_split = "dev"
     c.test_split = ""  # e.g. "test" where the files exist
     c.seed = 0
+    # Devices (rnnlab.sharding). mesh_shape: () = every accelerator (one device on a CPU
+    # host); (n,) = n-way data parallel; (d, f) = d-way data x f-way FSDP. batch_size is
+    # the GLOBAL batch: a multiple of the number of devices.
+    c.mesh_shape = ()
+    c.fsdp_min_size = 2**14  # with FSDP: matrices with at least this many entries are split
+    c.distributed = ml_collections.ConfigDict()  # multi-host: jax.distributed.initialize
+    c.distributed.initialize = False  # True: auto-detect (Cloud TPU, SLURM) unless given:
+    c.distributed.coordinator_address = ""  # host:port of process 0
+    c.distributed.num_processes = 0
+    c.distributed.process_id = -1
     c.lm_mode = "sentences"  # LMs: "sentences" (masked batches) or "stream" (TBPTT)
     c.seq_len = 35  # stream window (truncated BPTT length)
     c.batch_size = 32
