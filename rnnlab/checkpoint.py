@@ -18,6 +18,7 @@ from typing import Any
 
 import jax
 import orbax.checkpoint as ocp
+from etils import epath
 
 ITEMS = ("state", "data", "meta")
 
@@ -85,11 +86,19 @@ def load_meta(workdir: str, *, best: bool = True) -> dict[str, Any] | None:
 
 
 def load_params(workdir: str, *, best: bool = True):
-    """The model parameters of a run's best (or latest) checkpoint, as numpy arrays."""
+    """The model parameters of a run's best (or latest) checkpoint, on one local device,
+    whatever mesh or number of processes the run was trained on."""
     directory = os.path.join(workdir, "best" if best else "checkpoints")
     manager = _manager(directory, 1)
     step = manager.latest_step()
     if step is None:
         raise FileNotFoundError(f"no checkpoint in {directory}")
-    args = ocp.args.Composite(state=ocp.args.StandardRestore())
+    saved = ocp.StandardCheckpointHandler().metadata(epath.Path(directory) / str(step) / "state")
+    device = jax.sharding.SingleDeviceSharding(jax.local_devices()[0])
+    abstract = jax.tree.map(
+        lambda m: jax.ShapeDtypeStruct(m.shape, m.dtype, sharding=device),
+        saved.tree,
+        is_leaf=lambda m: hasattr(m, "shape"),
+    )
+    args = ocp.args.Composite(state=ocp.args.StandardRestore(abstract))
     return manager.restore(step, args=args)["state"]["params"]

@@ -1,0 +1,100 @@
+"""The trainer on device meshes: 8 simulated CPU devices (conftest.py) and 2 processes.
+
+Data parallelism and FSDP change where numbers live, not what they are: the loss curve
+and the final parameters must match the single-device run on the same global batches.
+"""
+
+import json
+import os
+import socket
+import subprocess
+import sys
+
+import jax
+import numpy as np
+import pytest
+from conftest import REPO_ROOT
+from test_train import tiny_config
+
+from rnnlab import checkpoint, train
+
+# A stream LM (the carry is sharded like the batch), 2 layers; FSDP splits every matrix.
+SHARDED = {"dataset": "synthetic:lm", "lm_mode": "stream", "seq_len": 6,
+           "model.num_layers": 2, "fsdp_min_size": 64, "eval_every": 8}  # fmt: skip
+
+
+def _run(workdir, **overrides):
+    train.train_and_evaluate(tiny_config(**SHARDED, **overrides), str(workdir))
+    rows = [json.loads(line) for line in (workdir / "metrics.jsonl").read_text().splitlines()]
+    losses = [r["loss"] for r in rows if r["split"] == "train"]
+    return losses, checkpoint.load_params(str(workdir), best=False)
+
+
+def _assert_same_run(got, want):
+    np.testing.assert_allclose(got[0], want[0], rtol=1e-5)
+    for g, w in zip(jax.tree.leaves(got[1]), jax.tree.leaves(want[1]), strict=True):
+        np.testing.assert_allclose(g, w, rtol=1e-4, atol=1e-5)
+
+
+@pytest.fixture(scope="module")
+def single_device(tmp_path_factory):
+    return _run(tmp_path_factory.mktemp("single"))  # the default: one device on a CPU host
+
+
+@pytest.mark.parametrize("mesh_shape", [(8,), (2, 4)])
+def test_training_on_a_mesh_equals_single_device(mesh_shape, single_device, tmp_path):
+    _assert_same_run(_run(tmp_path, mesh_shape=mesh_shape), single_device)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _two_processes(workdir, config_file, num_steps: int) -> None:
+    """`experiments.train` as 2 local processes x 2 CPU devices, data x FSDP = 2 x 2."""
+    port = _free_port()
+    env = {**os.environ, "XLA_FLAGS": "--xla_force_host_platform_device_count=2",
+           "JAX_CPU_COLLECTIVES_IMPLEMENTATION": "gloo",
+           "PYTHONPATH": os.pathsep.join([str(REPO_ROOT), str(REPO_ROOT / "tests")])}  # fmt: skip
+    procs = [
+        subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "experiments.train",
+                f"--config={config_file}",
+                f"--workdir={workdir}",
+                f"--config.num_steps={num_steps}",
+                "--config.distributed.initialize=True",
+                f"--config.distributed.coordinator_address=127.0.0.1:{port}",
+                "--config.distributed.num_processes=2",
+                f"--config.distributed.process_id={i}",
+            ],
+            cwd=REPO_ROOT,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )  # fmt: skip
+        for i in range(2)
+    ]
+    outputs = [p.communicate(timeout=240)[0] for p in procs]
+    for i, (p, out) in enumerate(zip(procs, outputs, strict=True)):
+        assert p.returncode == 0, f"process {i} failed:\n{out[-3000:]}"
+
+
+def test_two_processes_train_checkpoint_resume_and_match_one_process(single_device, tmp_path):
+    config_file = tmp_path / "two_process_config.py"
+    config_file.write_text(
+        "from test_train import tiny_config\n\n\n"
+        f"def get_config():\n    return tiny_config(**{SHARDED!r}, mesh_shape=(2, 2))\n"
+    )
+    workdir = tmp_path / "run"
+    _two_processes(workdir, config_file, num_steps=4)  # stop at step 4 with a checkpoint
+    assert checkpoint.load_meta(str(workdir), best=False) is not None
+    _two_processes(workdir, config_file, num_steps=8)  # resume from it, finish at 8
+    rows = [json.loads(line) for line in (workdir / "metrics.jsonl").read_text().splitlines()]
+    losses = [r["loss"] for r in rows if r["split"] == "train"]
+    _assert_same_run((losses, checkpoint.load_params(str(workdir), best=False)), single_device)
