@@ -1,9 +1,8 @@
-r"""Zaremba medium (ptb_medium) with the sharded settings of a multi-device run.
+r"""python -m experiments.train --config=experiments/configs/ptb_medium_pod.py \
+    --workdir=gs://BUCKET/ptb_medium_pod --config.source_dir=/path/to/data
 
-On every host of a Cloud TPU pod slice (or each SLURM task of a GPU cluster), the same command:
-
-    python -m experiments.train --config=experiments/configs/ptb_medium_pod.py \
-        --workdir=gs://YOUR_BUCKET/ptb_medium_pod --config.source_dir=/path/to/data
+Zaremba medium (ptb_medium) with the sharded settings of a multi-device run: the command
+above, on every host of a Cloud TPU pod slice (or in each SLURM task of a GPU cluster).
 
 Mesh: every device of every host, 2-way FSDP inside data parallelism (mesh_shape (-1, 2):
 the embedding, softmax and LSTM matrices and their optimizer state are split in two).
