@@ -12,17 +12,14 @@ import json
 import pathlib
 
 import jax
-import matplotlib
 import numpy as np
 from absl import app, flags
+from matplotlib.figure import Figure
 
 from rnnlab import cells
 from rnnlab.analysis import gradients
 from rnnlab.data import pipeline, synthetic
 from rnnlab.data.vocab import Vocab
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
 
 flags.DEFINE_list("cells", ["elman", "lstm", "gru"], "cells to compare")
 flags.DEFINE_integer("hidden", 64, "hidden size")
@@ -59,7 +56,9 @@ def measure(cell_names, hidden, embed, length, batch, seed) -> dict[str, np.ndar
 
 
 def plot(by_cell: dict[str, np.ndarray], path: pathlib.Path, title: str) -> None:
-    fig, ax = plt.subplots(figsize=(6.4, 4.2))
+    # A bare Figure (no pyplot): no global backend switch when imported from a notebook.
+    fig = Figure(figsize=(6.4, 4.2))
+    ax = fig.subplots()
     for name, norms in by_cell.items():
         ax.semilogy(np.arange(len(norms)), norms, label=name, linewidth=2)
     ax.set_xlabel("distance T − t (steps back from the loss)")
@@ -69,7 +68,6 @@ def plot(by_cell: dict[str, np.ndarray], path: pathlib.Path, title: str) -> None
     ax.legend()
     fig.tight_layout()
     fig.savefig(path, dpi=120)
-    plt.close(fig)
 
 
 def main(argv):

@@ -90,15 +90,14 @@ def read_metrics(workdir: str) -> list[dict]:
 
 def plot_curves(workdir: str, metric: str, filename: str = "curves.png") -> str | None:
     """Training loss and the dev loss/metric against steps, as <workdir>/curves.png."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    # A bare Figure, not pyplot: no global backend switch (a notebook keeps its plots).
+    from matplotlib.figure import Figure
 
     rows = read_metrics(workdir)
     if not rows:
         return None
-    fig, (ax_loss, ax_metric) = plt.subplots(1, 2, figsize=(10, 4))
+    fig = Figure(figsize=(10, 4))
+    ax_loss, ax_metric = fig.subplots(1, 2)
     for split, style in (("train", "-"), ("dev", "o-")):
         points = [(r["step"], r["loss"]) for r in rows if r["split"] == split and "loss" in r]
         if points:
@@ -112,5 +111,4 @@ def plot_curves(workdir: str, metric: str, filename: str = "curves.png") -> str 
     fig.tight_layout()
     path = os.path.join(workdir, filename)
     fig.savefig(path, dpi=100)
-    plt.close(fig)
     return path
