@@ -177,41 +177,55 @@ def test_gradients_match_central_finite_differences(name, impl):
             np.testing.assert_allclose(analytic, numeric, rtol=1e-7, atol=1e-9)
 
 
-@pytest.mark.parametrize("impl", recurrent.IMPLS)
-@pytest.mark.parametrize("name", NAMES)
-def test_padding_changes_no_loss_and_no_gradient(name, impl):
-    """Loss and every gradient equal the sum over sequences run alone, without padding;
-    gradients with respect to padded inputs are exactly zero (even with nan padding)."""
+@functools.cache
+def unpadded_reference(name, reverse):
+    """A padded batch, and each of its sequences run ALONE without padding (vmap path):
+    the data, the summed loss, the summed parameter gradients and each row's input
+    gradients. Shared by both impls' tests (it does not depend on padding or impl)."""
     rng = np.random.default_rng(2)
     cell, params = make(name)
-    B, T = 6, 8
-    for _ in range(2):
-        mask = random_mask(rng, B, T)
-        xs = rng.normal(size=(B, T, D))
-        w_hs, w_final = random_weights(cell, rng, B, T)
-        xs_nan = jnp.asarray(np.where(mask[..., None], xs, np.nan))  # padding is never read
-        for reverse in (False, True):
-            _, value_and_grad = loss_fns(cell, impl, reverse)
-            val, (g_params, g_xs, _) = value_and_grad(
-                params, xs_nan, jnp.asarray(mask), None, w_hs, w_final
-            )
-            assert np.all(np.asarray(g_xs)[~mask] == 0.0)
-            want_val, want_gp = 0.0, jax.tree.map(jnp.zeros_like, params)
-            for b in range(B):
-                idx = np.flatnonzero(mask[b])
-                v, (g_p, g_x, _) = value_and_grad(
-                    params,
-                    jnp.asarray(xs[b : b + 1, idx]),
-                    jnp.ones((1, len(idx)), bool),
-                    None,
-                    w_hs[b : b + 1, idx],
-                    [w[b : b + 1] for w in w_final],
-                )
-                want_val += v
-                want_gp = jax.tree.map(jnp.add, want_gp, g_p)
-                np.testing.assert_allclose(g_xs[b, idx], g_x[0], rtol=1e-10, atol=1e-12)
-            np.testing.assert_allclose(val, want_val, rtol=1e-12)
-            assert_tree_close(g_params, want_gp, rtol=1e-10, atol=1e-12)
+    B, T = 8, 7  # rows 0-4: full, right, left, holes, empty; rows 5-7: random patterns
+    mask = random_mask(rng, B, T)
+    xs = rng.normal(size=(B, T, D))
+    w_hs, w_final = random_weights(cell, rng, B, T)
+    _, value_and_grad = loss_fns(cell, "vmap", reverse)
+    total, grads_params, grads_xs = 0.0, jax.tree.map(jnp.zeros_like, params), []
+    for b in range(B):
+        idx = np.flatnonzero(mask[b])
+        v, (g_p, g_x, _) = value_and_grad(
+            params,
+            jnp.asarray(xs[b : b + 1, idx]),
+            jnp.ones((1, len(idx)), bool),
+            None,
+            w_hs[b : b + 1, idx],
+            [w[b : b + 1] for w in w_final],
+        )
+        total += v
+        grads_params = jax.tree.map(jnp.add, grads_params, g_p)
+        grads_xs.append(g_x[0])
+    data = (cell, params, mask, xs, w_hs, w_final)
+    return data, total, grads_params, grads_xs
+
+
+@pytest.mark.parametrize("reverse", [False, True])
+@pytest.mark.parametrize("impl", recurrent.IMPLS)
+@pytest.mark.parametrize("name", NAMES)
+def test_padding_changes_no_loss_and_no_gradient(name, impl, reverse):
+    """Loss and every gradient equal the sum over sequences run alone, without padding;
+    gradients with respect to padded inputs are exactly zero (even with nan padding)."""
+    (cell, params, mask, xs, w_hs, w_final), want_val, want_gp, want_gxs = unpadded_reference(
+        name, reverse
+    )
+    xs_nan = jnp.asarray(np.where(mask[..., None], xs, np.nan))  # padding is never read
+    _, value_and_grad = loss_fns(cell, impl, reverse)
+    val, (g_params, g_xs, _) = value_and_grad(
+        params, xs_nan, jnp.asarray(mask), None, w_hs, w_final
+    )
+    assert np.all(np.asarray(g_xs)[~mask] == 0.0)
+    for b, want_gx in enumerate(want_gxs):
+        np.testing.assert_allclose(g_xs[b, mask[b]], want_gx, rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(val, want_val, rtol=1e-12)
+    assert_tree_close(g_params, want_gp, rtol=1e-10, atol=1e-12)
 
 
 # --------------------------------------------------------------------------- fast == reference
