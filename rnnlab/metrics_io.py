@@ -18,10 +18,16 @@ class MetricsWriter:
     """Appends `{"step", "split", **metrics}` lines to <workdir>/metrics.jsonl and writes
     the same scalars as TensorBoard events (tensorboardX, if installed) under <workdir>/tb."""
 
-    def __init__(self, workdir: str):
+    def __init__(self, workdir: str, resume_step: int | None = None):
         self.path = os.path.join(workdir, METRICS_FILE)
         # In a multi-process run every process computes the same metrics; one writes.
         self.enabled = jax.process_index() == 0
+        if self.enabled and resume_step is not None:
+            # Rows past the checkpoint were written by the interrupted run; the resumed
+            # run recomputes those steps and writes them again.
+            kept = [r for r in read_metrics(workdir) if r["step"] <= resume_step]
+            with open(self.path, "w", encoding="utf-8") as f:
+                f.writelines(json.dumps(r) + "\n" for r in kept)
         try:
             from tensorboardX import SummaryWriter
         except ImportError:  # TensorBoard events are optional; the JSON lines are not

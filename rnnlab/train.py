@@ -232,8 +232,8 @@ def _train(config, workdir: str, task: tasks.Task, on_step) -> dict:
         meta.update({k: saved_meta[k] for k in ("best", "best_step", "stale_evals")})
         print(f"resumed from {workdir} at step {int(state['step'])}", flush=True)
     metric = config.metric
-    writer = metrics_io.MetricsWriter(workdir)
     step = int(state["step"])
+    writer = metrics_io.MetricsWriter(workdir, resume_step=step if restored is not None else None)
     progress = metrics_io.Progress(total_steps, step, config.log_every, os.path.basename(workdir))
     stopped, skipped, window = None, 0, []
 

@@ -66,6 +66,26 @@ def test_sigterm_then_resume_matches_an_uninterrupted_run(tmp_path, overrides):
     jax.tree.map(np.testing.assert_array_equal, straight, resumed)
 
 
+def test_resume_after_a_crash_rewrites_no_metrics_rows(tmp_path):
+    """A crash after the last checkpoint: the resumed run recomputes those steps, and
+    metrics.jsonl ends up exactly as in a run that never stopped."""
+    config = tiny_config(checkpoint_every=4, eval_every=100)
+    train.train_and_evaluate(config, str(tmp_path / "straight"))
+
+    def crash(step):
+        if step == 6:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        train.train_and_evaluate(config, str(tmp_path / "crashed"), on_step=crash)
+    train.train_and_evaluate(config, str(tmp_path / "crashed"))
+    straight, crashed = (
+        (tmp_path / run / "metrics.jsonl").read_text().splitlines()
+        for run in ("straight", "crashed")
+    )
+    assert crashed == straight
+
+
 def test_class_conditioned_lm_trains_and_samples_each_class(tmp_path):
     config = tiny_config(task="lm", dataset="synthetic:classification", **{"sample.num": 4})
     config.sample.length = 5
