@@ -343,6 +343,13 @@ def _extras(config, task: tasks.Task, params) -> dict:
         out["minimal_pairs"] = agreement.minimal_pair_accuracy(
             task.model, params, task.vocabs["words"], config.minimal_pairs
         )
+    if task.kind == "tagging":
+        from rnnlab import tagging
+
+        tags = task.vocabs["tags"]
+        if tagging.is_iob(tags.tokens[1:]):  # [0] is padding
+            gold, pred = tagging.predict_tags(task.model, params, task.dev, tags)
+            out["entities"] = tagging.entity_scores(gold, pred)
     if config.sample.num > 0:
         from rnnlab import generate
 
@@ -368,6 +375,10 @@ def format_results(results: dict) -> str:
             pairs = r["minimal_pairs"]
             lines.append("  minimal-pair accuracy by distance: "
                          + "  ".join(f"{d}: {acc:.3f}" for d, acc in pairs.items()))  # fmt: skip
+        if "entities" in r:
+            e = r["entities"]
+            lines.append(f"  entities: F1 {e['f1']:.4f} (precision {e['precision']:.4f}, "
+                         f"recall {e['recall']:.4f}, {e['support']} gold)")  # fmt: skip
         for text in r.get("samples", []):
             lines.append("  sample: " + text.replace("\n", "\n          "))
     return "\n".join(lines)
