@@ -1,0 +1,208 @@
+r"""Which units of a trained RNN track quotes, line position, word starts ... or sentiment.
+
+    python -m experiments.cell_activations --workdir=/tmp/char_act \
+        --text_file=passage.txt --out=/tmp/char_act/activations \
+        --labelled=sst:binary --source_dir=../shared/data   # the last line is optional
+
+Reads the model from the run's checkpoint (a character or word LM, or a classifier),
+runs it over the text and correlates every unit (h, and c for an LSTM, of every layer)
+with per-token features: built-ins for a character model (inside quotes, inside
+parentheses, position in line, beginning of word, after newline; Karpathy et al. 2015)
+plus any in `--features` (an .npz of one array per feature, one value per token).
+Writes to --out: activations.html and activations.png (the text coloured by the best
+unit of each feature, and by any `--units`), activations.json (top units per feature).
+With `--labelled` (a binary labelled data set spec, e.g. sst:binary) it also fits a
+logistic probe on each unit's final (or mean) state over the train split and reports the
+best single units against a probe on all units, on the dev split (Radford et al. 2017).
+"""
+
+from __future__ import annotations
+
+import json
+import pathlib
+import time
+
+import numpy as np
+from absl import app, flags
+
+from rnnlab import tasks
+from rnnlab.analysis import activations
+from rnnlab.data import datasets
+
+flags.DEFINE_string("workdir", None, "a finished training run (its checkpoint)")
+flags.DEFINE_string("text_file", None, "the text to colour and correlate (UTF-8)")
+flags.DEFINE_string("out", None, "output directory (created)")
+flags.DEFINE_integer("top_k", 5, "units listed per feature in the JSON")
+flags.DEFINE_list("units", [], "more units to show, as layer:state:index (e.g. 2:c:17)")
+flags.DEFINE_string("features", "", ".npz of extra per-token features (name -> [T] array)")
+flags.DEFINE_string("labelled", "", "binary labelled data spec for the probe, e.g. sst:binary")
+flags.DEFINE_string("source_dir", "../shared/data", "local data directory for --labelled")
+flags.DEFINE_enum("pooling", "final", ["final", "mean"], "probe feature: final or mean state")
+flags.DEFINE_integer("max_examples", 0, "probe on at most this many examples per split (0 = all)")
+flags.DEFINE_float("l2", 1e-2, "L2 penalty of the logistic probes (standardised units)")
+flags.DEFINE_integer("png_tokens", 800, "tokens of the text drawn in the PNG (HTML: all)")
+flags.DEFINE_integer("columns", 80, "PNG grid width in cells")
+flags.DEFINE_bool("best", True, "the best checkpoint (else the latest)")
+
+
+def load_features(path: str) -> dict[str, np.ndarray]:
+    """{name: [T] array} from an .npz ("" means none)."""
+    if not path:
+        return {}
+    with np.load(path) as data:
+        return {name: data[name] for name in data.files}
+
+
+def sentiment_probe(
+    model, params, vocabs, config, spec, *, source_dir, pooling, max_examples, l2
+) -> dict:
+    """Single-unit and all-unit logistic probes, train split -> dev split."""
+    data = {}
+    for split in ("train", "dev"):
+        examples = datasets.load_dataset(spec, split, source_dir=source_dir)
+        n = len(examples) if max_examples <= 0 else min(max_examples, len(examples))
+        texts = [" ".join(examples[i]["tokens"]) for i in range(n)]
+        labels = np.array([examples[i]["label"] for i in range(n)])
+        vecs = activations.sentence_vectors(model, params, vocabs, config, texts, pooling=pooling)
+        data[split] = (vecs, labels)
+    return activations.probe(*data["train"], *data["dev"], l2=l2)
+
+
+def analyse(
+    workdir,
+    text,
+    out_dir,
+    *,
+    units=(),
+    features=None,
+    top_k=5,
+    labelled="",
+    source_dir="",
+    pooling="final",
+    max_examples=0,
+    l2=1e-2,
+    png_tokens=800,
+    columns=80,
+    best=True,
+) -> dict:
+    """Everything the CLI does; returns the JSON report (also written to out_dir)."""
+    model, params, vocabs, config = tasks.load_model(workdir, best=best)
+    tokens, steps = activations.text_states(model, params, vocabs, config, text)
+    acts_TxU, names = activations.stack_units(steps), activations.unit_names(steps)
+    extra = [activations.unit_index(u, names) for u in units]  # fails early on a bad name
+    chars = activations.model_kind(config) == "chars"
+    feats = activations.char_features(text) if chars else {}
+    feats.update(activations.check_features(features or {}, len(tokens)))
+    top = activations.top_units(acts_TxU, feats, names, top_k)
+    report = {
+        "workdir": str(workdir),
+        "model": {k: config.model[k] for k in ("cell", "num_layers", "hidden_size")},
+        "tokens": len(tokens),
+        "units": len(names),
+        "features": {f: [{"unit": u, "r": r} for u, r in best] for f, best in top.items()},
+        "constant_features": sorted(set(feats) - set(top)),
+    }
+    labels = {}  # unit index -> what it is shown for
+    for feature, best_units in top.items():
+        unit, r = best_units[0]
+        labels.setdefault(names.index(unit), []).append(f"{feature} r={r:+.2f}")
+    for u in extra:
+        labels.setdefault(u, []).append("requested")
+    if labelled:
+        result = sentiment_probe(
+            model,
+            params,
+            vocabs,
+            config,
+            labelled,
+            source_dir=source_dir,
+            pooling=pooling,
+            max_examples=max_examples,
+            l2=l2,
+        )
+        for row in result["single_units"]:
+            row["unit"] = names[row["unit"]]
+        report["probe"] = {"dataset": labelled, "pooling": pooling, **result}
+        best_unit = result["single_units"][0]
+        labels.setdefault(names.index(best_unit["unit"]), []).append(
+            f"{labelled} probe dev acc {best_unit['dev_accuracy']:.3f}"
+        )
+    panels = [
+        (
+            f"unit {names[u]}{' (tanh c)' if names[u].split(':')[1] == 'c' else ''}: "
+            + ", ".join(why),
+            activations.shown_values(acts_TxU[:, u], names[u]),
+        )
+        for u, why in labels.items()
+    ]
+    report["shown"] = [heading for heading, _ in panels]
+    out = pathlib.Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    m = report["model"]
+    title = f"{m['cell']} {m['num_layers']}x{m['hidden_size']} ({workdir}): {len(tokens)} tokens"
+    activations.write_html(out / "activations.html", tokens, panels, title=title, chars=chars)
+    shown = min(png_tokens, len(tokens))
+    png_panels = [(h, v[:shown]) for h, v in panels]
+    png_title = title if shown == len(tokens) else f"{title}, first {shown} drawn"
+    activations.write_png(
+        out / "activations.png",
+        tokens[:shown],
+        png_panels,
+        title=png_title,
+        chars=chars,
+        columns=columns,
+    )
+    (out / "activations.json").write_text(json.dumps(report, indent=1))
+    return report
+
+
+def main(argv):
+    del argv
+    f = flags.FLAGS
+    start = time.perf_counter()
+    text = pathlib.Path(f.text_file).read_text(encoding="utf-8")
+    report = analyse(
+        f.workdir,
+        text,
+        f.out,
+        units=f.units,
+        features=load_features(f.features),
+        top_k=f.top_k,
+        labelled=f.labelled,
+        source_dir=f.source_dir,
+        pooling=f.pooling,
+        max_examples=f.max_examples,
+        l2=f.l2,
+        png_tokens=f.png_tokens,
+        columns=f.columns,
+        best=f.best,
+    )
+    print(f"{report['tokens']} tokens, {report['units']} units")
+    for feature, rows in report["features"].items():
+        print(f"{feature:>20}: " + "  ".join(f"{r['unit']} {r['r']:+.3f}" for r in rows[:3]))
+    if report["constant_features"]:
+        print(f"constant in this text (no correlation): {', '.join(report['constant_features'])}")
+    if "probe" in report:
+        p = report["probe"]
+        print(
+            f"probe on {p['dataset']} ({p['pooling']} state), dev accuracy "
+            f"(majority {p['majority_dev_accuracy']:.3f}):"
+        )
+        for row in p["single_units"][:5]:
+            print(
+                f"  unit {row['unit']:>10}: {row['dev_accuracy']:.3f} "
+                f"(train {row['train_accuracy']:.3f})"
+            )
+        print(
+            f"  all {report['units']} units: {p['all_units']['dev_accuracy']:.3f} "
+            f"(train {p['all_units']['train_accuracy']:.3f})"
+        )
+    print(
+        f"wrote activations.html, activations.png, activations.json to {f.out} "
+        f"in {time.perf_counter() - start:.1f} s"
+    )
+
+
+if __name__ == "__main__":
+    flags.mark_flags_as_required(["workdir", "text_file", "out"])
+    app.run(main)
