@@ -23,7 +23,7 @@ import pathlib
 import time
 
 import numpy as np
-from absl import app, flags
+from absl import app, flags, logging
 
 from rnnlab import tasks
 from rnnlab.analysis import activations
@@ -38,7 +38,7 @@ flags.DEFINE_string("features", "", ".npz of extra per-token features (name -> [
 flags.DEFINE_string("labelled", "", "binary labelled data spec for the probe, e.g. sst:binary")
 flags.DEFINE_string("source_dir", "../shared/data", "local data directory for --labelled")
 flags.DEFINE_enum("pooling", "final", ["final", "mean"], "probe feature: final or mean state")
-flags.DEFINE_integer("max_examples", 0, "probe on at most this many examples per split (0 = all)")
+flags.DEFINE_integer("max_examples", 0, "probe on a random sample of this many per split (0 = all)")
 flags.DEFINE_float("l2", 1e-2, "L2 penalty of the logistic probes (standardised units)")
 flags.DEFINE_integer("png_tokens", 800, "tokens of the text drawn in the PNG (HTML: all)")
 flags.DEFINE_integer("columns", 80, "PNG grid width in cells")
@@ -60,9 +60,11 @@ def sentiment_probe(
     data = {}
     for split in ("train", "dev"):
         examples = datasets.load_dataset(spec, split, source_dir=source_dir)
-        n = len(examples) if max_examples <= 0 else min(max_examples, len(examples))
-        texts = [" ".join(examples[i]["tokens"]) for i in range(n)]
-        labels = np.array([examples[i]["label"] for i in range(n)])
+        rows = np.arange(len(examples))
+        if 0 < max_examples < len(examples):  # a seeded sample: SST files are sorted by label
+            rows = np.sort(np.random.default_rng(0).choice(rows, max_examples, replace=False))
+        texts = [" ".join(examples[int(i)]["tokens"]) for i in rows]
+        labels = np.array([examples[int(i)]["label"] for i in rows])
         vecs = activations.sentence_vectors(model, params, vocabs, config, texts, pooling=pooling)
         data[split] = (vecs, labels)
     return activations.probe(*data["train"], *data["dev"], l2=l2)
@@ -77,7 +79,7 @@ def analyse(
     features=None,
     top_k=5,
     labelled="",
-    source_dir="",
+    source_dir=None,
     pooling="final",
     max_examples=0,
     l2=1e-2,
@@ -157,7 +159,10 @@ def analyse(
 
 
 def main(argv):
-    del argv
+    if len(argv) > 1:
+        raise app.UsageError(f"unexpected arguments: {argv[1:]}")
+    if logging.get_verbosity() == logging.INFO:  # orbax logs every restore at INFO
+        logging.set_verbosity(logging.WARNING)
     f = flags.FLAGS
     start = time.perf_counter()
     text = pathlib.Path(f.text_file).read_text(encoding="utf-8")

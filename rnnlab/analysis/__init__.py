@@ -1,1 +1,1 @@
-"""Analyses of trained or fresh recurrent networks (gradients through time, ...)."""
+"""Analyses of trained or fresh recurrent networks: gradients through time, cell activations."""
