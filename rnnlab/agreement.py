@@ -1,47 +1,156 @@
 """Minimal-pair evaluation of a language model: does it prefer the grammatical twin?
 
-For each distance d (words between the head noun and the agreeing word), the LM scores
-both sentences of every pair of `synthetic.minimal_pairs` (whole-sentence log-prob, with
-`<s>`/`</s>`); accuracy is the fraction where the grammatical one scores higher.
+Any word LM scores any list of `rnnlab.data.minimal_pairs.Pair` (the hand-written
+English set, the synthetic corpus's pairs): a pair is passed when the grammatical twin
+has the higher log-probability from the target word on, given the words before it (the
+whole-sentence comparison when only the target differs; for negative polarity items,
+where the licensor differs, it asks whether "ever" became likelier). Accuracy comes by
+dependency distance and by construction, with counts.
+
+Sentence LMs (trained on `<s> ... </s>`) read `<s>` first; stream LMs (truncated BPTT,
+no `<s>`) read the `</s>` that ends the previous sentence in their training stream.
+Words outside the LM's vocabulary become `<unk>` (counted); a pair whose twins become
+the same ids is a tie, scored 0.5 like any tie.
 """
 
 from __future__ import annotations
 
+import collections
+import dataclasses
 import functools
+import os
 
 import jax
 import numpy as np
 
 from rnnlab import losses
-from rnnlab.data import batching, synthetic
+from rnnlab.data import batching, minimal_pairs
 from rnnlab.data.vocab import BOS, EOS, Vocab
 
 
+@dataclasses.dataclass(frozen=True)
+class LM:
+    """A trained word LM as the scorer needs it."""
+
+    model: object  # rnnlab.models.LanguageModel (or anything with its apply signature)
+    params: object
+    vocab: Vocab
+    stream: bool = False  # trained as a stream (no <s>): sentences follow a </s>
+
+
+def load_lm(workdir: str, *, best: bool = True) -> LM:
+    """The word LM of a finished run (its config's lowercasing and lm_mode included)."""
+    from rnnlab import tasks
+    from rnnlab.data import datasets
+
+    if not os.path.isdir(os.path.join(workdir, "best" if best else "checkpoints")):
+        raise FileNotFoundError(f"{workdir} holds no checkpoint (is it a training workdir?)")
+    model, params, vocabs, config = tasks.load_model(workdir, best=best)
+    kind = config.get("task") or datasets.task_of(config.dataset)
+    if kind != "lm":
+        raise ValueError(f"{workdir} holds a {kind!r} model, not a word language model")
+    vocab = dataclasses.replace(vocabs["words"], lowercase=bool(config.get("lowercase", False)))
+    return LM(model, params, vocab, stream=config.lm_mode == "stream")
+
+
 @functools.partial(jax.jit, static_argnums=0)
-def _log_probs(model, params, inputs_BxT, targets_BxT, mask_BxT):
+def _log_probs(model, params, inputs_BxT, targets_BxT, mask_BxT, scored_BxT):
+    """The model reads every real step (mask); only the `scored` ones are summed."""
     logits_BxTxV, _ = model.apply({"params": params}, inputs_BxT, mask_BxT)
-    return losses.sequence_log_probs(logits_BxTxV, targets_BxT, mask_BxT)
+    return losses.sequence_log_probs(logits_BxTxV, targets_BxT, scored_BxT)
 
 
-def sentence_log_probs(model, params, vocab: Vocab, sentences: list[list[str]]) -> np.ndarray:
-    """log p(<s> tokens </s>) of each sentence under a sentence-level LM."""
-    ids = [vocab.encode([BOS, *s, EOS]) for s in sentences]
-    spec = batching.BatchSpec(batch_size=len(ids), pad_multiple=8, shuffle=False)
-    batch = batching.lm_sentence_batch(ids, spec)
-    return np.asarray(
-        _log_probs(model, params, batch["inputs_BxT"], batch["targets_BxT"], batch["mask_BxT"])
+def sentence_log_probs(
+    lm: LM, sentences: list[list[str]], starts=None, *, batch_size: int = 128
+) -> np.ndarray:
+    """log p(words[start:] </s> | prefix words[:start]) of each sentence (start 0: the
+    whole sentence), prefix `<s>` (sentence LM) or `</s>` (stream LM).
+
+    Sentences are sorted by length into batches of fixed rows, lengths padded to a
+    multiple of 8: few shapes, so few compilations."""
+    prefix = EOS if lm.stream else BOS
+    ids = [lm.vocab.encode([prefix, *s, EOS]) for s in sentences]
+    starts_N = np.zeros(len(ids), np.int64) if starts is None else np.asarray(starts)
+    rows = min(batch_size, len(ids))
+    spec = batching.BatchSpec(batch_size=rows, pad_multiple=8, shuffle=False)
+    out_N = np.zeros(len(ids), np.float64)
+    order = np.argsort([len(x) for x in ids], kind="stable")
+    for chunk in (order[i : i + rows] for i in range(0, len(order), rows)):
+        batch = batching.lm_sentence_batch([ids[i] for i in chunk], spec)
+        T = batch["mask_BxT"].shape[1]
+        start_B = np.zeros(rows, np.int64)
+        start_B[: len(chunk)] = starts_N[chunk]
+        scored_BxT = batch["mask_BxT"] & (np.arange(T)[None, :] >= start_B[:, None])
+        inputs = (batch["inputs_BxT"], batch["targets_BxT"], batch["mask_BxT"], scored_BxT)
+        lp_B = _log_probs(lm.model, lm.params, *inputs)
+        out_N[chunk] = np.asarray(lp_B)[: len(chunk)]
+    return out_N
+
+
+def pair_scores(lm: LM, pairs: list[minimal_pairs.Pair]) -> dict[str, np.ndarray]:
+    """Per pair: log-probs of both twins from the target on, `correct` (1, 0, or 0.5 for
+    a tie), OOV words (in both twins) and whether the twins became the same ids."""
+    if not pairs:
+        raise ValueError("no pairs to score")
+    targets = [p.target for p in pairs]
+    lp_2N = sentence_log_probs(lm, [p.good for p in pairs] + [p.bad for p in pairs], targets * 2)
+    good_N, bad_N = np.split(lp_2N, 2)
+    same_N = np.array(
+        [np.array_equal(lm.vocab.encode(p.good), lm.vocab.encode(p.bad)) for p in pairs]
     )
+    correct_N = np.where(same_N | (good_N == bad_N), 0.5, (good_N > bad_N).astype(np.float64))
+    oov_N = np.array([sum(w not in lm.vocab for w in p.good + p.bad) for p in pairs])
+    return {"good": good_N, "bad": bad_N, "correct": correct_N, "oov": oov_N, "same_ids": same_N}
 
 
-def minimal_pair_accuracy(model, params, vocab: Vocab, config) -> dict[str, float]:
-    """{distance: accuracy} over `config.per_distance` pairs per distance."""
+def accuracy_by(keys: list, correct_N: np.ndarray, *, sort: bool) -> dict[str, dict[str, float]]:
+    """{key: {"accuracy", "count"}}, keys as strings (for JSON), sorted or in order of
+    first appearance."""
+    groups = collections.defaultdict(list)
+    for key, c in zip(keys, correct_N, strict=True):
+        groups[key].append(c)
+    return {
+        str(k): {"accuracy": float(np.mean(groups[k])), "count": len(groups[k])}
+        for k in (sorted(groups) if sort else groups)
+    }
+
+
+def evaluate(lm: LM, pairs: list[minimal_pairs.Pair]) -> dict:
+    """Accuracy overall, by distance, by construction and by both (with counts), and OOV
+    counts."""
+    s = pair_scores(lm, pairs)
+    words = sum(2 * len(p.good) for p in pairs)
+    distances = [p.distance for p in pairs]
+    constructions = [p.construction for p in pairs]
+    distance_N, construction_N = np.array(distances), np.array(constructions)
+    by_both = {
+        c: accuracy_by(
+            distance_N[construction_N == c].tolist(), s["correct"][construction_N == c], sort=True
+        )
+        for c in dict.fromkeys(constructions)
+    }
+    return {
+        "accuracy": float(np.mean(s["correct"])),
+        "count": len(pairs),
+        "by_distance": accuracy_by(distances, s["correct"], sort=True),
+        "by_construction": accuracy_by(constructions, s["correct"], sort=False),
+        "by_construction_distance": by_both,
+        "oov_words": int(s["oov"].sum()),
+        "oov_rate": float(s["oov"].sum() / words),
+        "pairs_with_oov": int(np.sum(s["oov"] > 0)),
+        "pairs_unresolved": int(s["same_ids"].sum()),
+    }
+
+
+def minimal_pair_accuracy(model, params, vocab: Vocab, config, *, stream=False) -> dict[str, float]:
+    """{distance: accuracy} of the synthetic corpus's pairs, `config.per_distance` per
+    distance (config: the training config's `minimal_pairs` block)."""
     distances = tuple(int(d) for d in config.distances)
-    pairs = synthetic.minimal_pairs(
-        seed=config.seed, per_distance=config.per_distance, distances=distances, kind=config.kind
+    pairs = minimal_pairs.synthetic(
+        seed=config.seed,
+        per_distance=config.per_distance,
+        distances=distances,
+        kinds=(config.kind,),
     )
-    out = {}
-    for d, ps in pairs.items():
-        good = sentence_log_probs(model, params, vocab, [p["good"] for p in ps])
-        bad = sentence_log_probs(model, params, vocab, [p["bad"] for p in ps])
-        out[str(d)] = float(np.mean(good > bad))
-    return out
+    by_distance = evaluate(LM(model, params, vocab, stream), pairs)["by_distance"]
+    return {str(d): by_distance[str(d)]["accuracy"] for d in distances}

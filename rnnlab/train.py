@@ -329,7 +329,7 @@ def _pair_metrics(config, task: tasks.Task, params) -> dict[str, float]:
     from rnnlab import agreement
 
     accuracy = agreement.minimal_pair_accuracy(
-        task.model, params, task.vocabs["words"], config.minimal_pairs
+        task.model, params, task.vocabs["words"], config.minimal_pairs, stream=task.stream
     )
     return {f"pairs_d{d}": acc for d, acc in accuracy.items()}
 
@@ -341,7 +341,7 @@ def _extras(config, task: tasks.Task, params) -> dict:
         from rnnlab import agreement
 
         out["minimal_pairs"] = agreement.minimal_pair_accuracy(
-            task.model, params, task.vocabs["words"], config.minimal_pairs
+            task.model, params, task.vocabs["words"], config.minimal_pairs, stream=task.stream
         )
     if task.kind == "tagging":
         from rnnlab import tagging
