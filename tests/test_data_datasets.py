@@ -119,3 +119,39 @@ def test_catalog_features_map_to_the_example_schema():
     assert view("universal_dependencies/en_ewt", ud, ("xpos",))["tags"] == ["PRP", "VBP", "RB"]
     for name, fmt in datasets.CATALOG.items():
         assert fmt.task in datasets.TASKS and "train" in fmt.splits, name
+
+
+def test_joined_specs_keep_the_fields_all_parts_share(source_dir):
+    both = datasets.load_dataset("ptb+sst", "train", source_dir=source_dir)
+    assert both.task == datasets.task_of("ptb+sst") == "lm"  # SST's labels are dropped
+    assert list(both) == [
+        {"tokens": ["the", "cat", "sat"]},
+        {"tokens": ["a", "dog"]},
+        {"tokens": ["good", "film"]},
+        {"tokens": ["a", "film"]},
+        {"tokens": ["bad"]},
+    ]
+    assert list(datasets.load_dataset("sst+sst:binary", "dev", source_dir=source_dir)) == [
+        {"tokens": ["great"], "label": 4},
+        {"tokens": ["great"], "label": 1},
+    ]
+    with pytest.raises(ValueError, match="share no example schema"):
+        datasets.task_of("ptb+shakespeare")
+
+
+def test_any_text_file_with_or_without_a_split_pattern(tmp_path):
+    (tmp_path / "train.txt").write_text("my own text\nsecond line ,\n", encoding="utf-8")
+    (tmp_path / "dev.txt").write_text("held out\n", encoding="utf-8")
+    one = datasets.load_dataset(f"text:{tmp_path}/train.txt")
+    assert list(one) == [{"tokens": ["my", "own", "text"]}, {"tokens": ["second", "line", ","]}]
+    assert datasets.task_of(f"text:{tmp_path}/train.txt") == "lm"
+    dev = datasets.load_dataset(f"text:{tmp_path}/{{split}}.txt", "valid")
+    assert list(dev) == [{"tokens": ["held", "out"]}]
+    with pytest.raises(
+        ValueError, match=r"is a train split only; .* write the path with \{split\}"
+    ):
+        datasets.load_dataset(f"text:{tmp_path}/train.txt", "dev")
+    with pytest.raises(FileNotFoundError, match="test.txt: no such file"):
+        datasets.load_dataset(f"text:{tmp_path}/{{split}}.txt", "test")
+    joined = datasets.load_dataset(f"synthetic:classification+text:{tmp_path}/train.txt")
+    assert joined.task == "lm" and joined[-1] == {"tokens": ["second", "line", ","]}

@@ -12,10 +12,15 @@
       ewt          ud_english_ewt/en_ewt-ud-{split}.conllu tagging, UPOS (or "xpos")
       shakespeare  tinyshakespeare/input.txt              chars, last 10% = dev
     synthetic      no files: "synthetic:lm", "synthetic:classification", "synthetic:tagging"
+    text:PATH      any text, one sentence per line, space-separated tokens (lm); PATH may
+                   hold "{split}" ("text:/data/{split}.txt"), else it is the train split only
     TFDS catalog   glue/sst2, imdb_reviews, tiny_shakespeare, universal_dependencies/en_ewt
                    (":xpos" view), lm1b -- downloaded by TFDS (needs network)
     views          binary (SST-2 view of sst / sst_trees), phrases (sst_trees), xpos;
                    combine with commas: "sst_trees:phrases,binary"
+    A+B            the examples of A, then those of B, in the fields they share: "ptb+sst"
+                   is PTB and SST sentences as one LM corpus (task "lm"; labels dropped);
+                   so a text: path must not contain "+"
 
 Splits are "train", "dev" and "test" ("valid"/"validation" mean "dev").
 
@@ -43,6 +48,7 @@ from rnnlab.data import formats, synthetic
 SPLIT_ALIASES = {"valid": "dev", "validation": "dev"}
 SHAKESPEARE_VALID_FRACTION = 0.1
 TASKS = ("classification", "lm", "tagging", "chars")
+TASK_FIELDS = {**synthetic.TASK_FIELDS, "chars": ("text",)}  # each task's example schema
 
 
 @dataclasses.dataclass(frozen=True)
@@ -227,6 +233,8 @@ class Examples(Sequence):
 
 
 class _Concat(Sequence):
+    """Several random-access stores end to end."""
+
     def __init__(self, parts):
         self.parts = parts
         self.starts = np.cumsum([0] + [len(p) for p in parts])
@@ -241,7 +249,29 @@ class _Concat(Sequence):
 
 def parse_spec(spec: str) -> tuple[str, tuple[str, ...]]:
     name, _, views = spec.partition(":")
+    if name == "text":  # the rest is one path, commas and all
+        return name, (views,)
     return name, tuple(v for v in views.split(",") if v)
+
+
+def spec_parts(spec: str) -> list[str]:
+    """The data sets a "+"-joined spec concatenates (one for a plain spec)."""
+    return spec.split("+")
+
+
+def _shared_task(tasks: list[str], spec: str) -> str:
+    """The task of a concatenation: the one whose fields all parts have."""
+    if len(set(tasks)) == 1:
+        return tasks[0]
+    shared = set.intersection(*(set(TASK_FIELDS[t]) for t in tasks))
+    for task, fields in TASK_FIELDS.items():
+        if set(fields) == shared:
+            return task
+    raise ValueError(f"{spec!r} joins data sets of tasks {tasks} that share no example schema")
+
+
+def _project(ex: dict, fields: tuple[str, ...]) -> dict:
+    return {k: ex[k] for k in fields}
 
 
 def canonical_split(split: str) -> str:
@@ -249,7 +279,12 @@ def canonical_split(split: str) -> str:
 
 
 def task_of(spec: str) -> str:
+    parts = spec_parts(spec)
+    if len(parts) > 1:
+        return _shared_task([task_of(p) for p in parts], spec)
     name, views = parse_spec(spec)
+    if name == "text":
+        return "lm"
     if name == "synthetic":
         return views[0] if views else "lm"
     fmt = LOCAL_FORMATS.get(name) or CATALOG.get(name)
@@ -259,7 +294,7 @@ def task_of(spec: str) -> str:
 
 
 def _unknown(name: str) -> str:
-    known = sorted(LOCAL_FORMATS) + ["synthetic"] + sorted(CATALOG)
+    known = sorted(LOCAL_FORMATS) + ["synthetic", "text:PATH"] + sorted(CATALOG)
     return f"unknown dataset {name!r}; expected one of {known}"
 
 
@@ -285,8 +320,19 @@ def load_dataset(
     seed: the synthetic corpus's seed.
     synthetic_options: keyword arguments of `synthetic.corpus` (e.g. max_distance).
     """
-    name, views = parse_spec(spec)
     split = canonical_split(split)
+    if len(spec_parts(spec)) > 1:
+        parts = [
+            load_dataset(p, split, source_dir=source_dir, data_dir=data_dir, seed=seed,
+                         synthetic_options=synthetic_options)
+            for p in spec_parts(spec)
+        ]  # fmt: skip
+        task = _shared_task([p.task for p in parts], spec)
+        view = functools.partial(_project, fields=TASK_FIELDS[task])
+        return Examples(_Concat(parts), view, task, spec)
+    name, views = parse_spec(spec)
+    if name == "text":
+        return Examples(_read_text(views[0], split), _identity, "lm", spec)
     if name == "synthetic":
         task = views[0] if views else "lm"
         store = synthetic.examples(task, split, seed=seed, **(synthetic_options or {}))
@@ -315,6 +361,17 @@ def load_dataset(
     store = stores[0] if len(stores) == 1 else _Concat(stores)
     view = functools.partial(_local_view, views=views)
     return Examples(store, view, fmt.task, spec, filters="binary" in views)
+
+
+def _read_text(pattern: str, split: str) -> list[dict]:
+    """A user's text file: one sentence per line (read into memory, never prepared)."""
+    if "{split}" not in pattern and split != "train":
+        raise ValueError(
+            f"text:{pattern} is a train split only; to read a {split!r} split write the path "
+            "with {split} (text:/data/{split}.txt) or evaluate on another data set "
+            "(--config.dev_dataset=...)"
+        )
+    return list(formats.read_lm_text(pattern.replace("{split}", split)))
 
 
 def _local_path(name: str, fmt: LocalFormat, source_dir, split: str) -> str:
