@@ -75,18 +75,35 @@ def validate(config) -> None:
     except ValueError as e:
         errors.append(str(e))
     else:
-        name = datasets.parse_spec(config.dataset)[0]
-        if name in datasets.LOCAL_FORMATS and config.data_dir is None:
+        names = [datasets.parse_spec(part)[0] for part in datasets.spec_parts(config.dataset)]
+        local = [name for name in names if name in datasets.LOCAL_FORMATS]
+        if local and config.data_dir is None:
             source = config.source_dir
             if not source or not os.path.isdir(source):
                 errors.append(
-                    f"dataset {name!r} reads local files, but source_dir {source!r} is not a "
-                    "directory (set --config.source_dir=/path/to/shared/data)"
+                    f"dataset {local[0]!r} reads local files, but source_dir {source!r} is not "
+                    "a directory (set --config.source_dir=/path/to/shared/data)"
                 )
         if kind == "chars" and config.lm_mode != "stream":
             errors.append("character data is a stream: set lm_mode='stream'")
+        errors += _transfer_errors(config, kind)
     if errors:
         raise ConfigError("bad config:\n  " + "\n  ".join(errors))
+
+
+def _transfer_errors(config, kind: str) -> list[str]:
+    """init_from / freeze_steps / pretrained_lr_scale (see rnnlab.transfer)."""
+    errors = []
+    if config.init_from:  # read at the first start only: a resumed run needs no LM
+        if kind != "classification":
+            errors.append(f"init_from initialises a classifier; this config's task is {kind!r}")
+    elif config.freeze_steps or config.pretrained_lr_scale != 1.0:
+        errors.append("freeze_steps and pretrained_lr_scale act on init_from's parameters: set it")
+    if not isinstance(config.freeze_steps, int) or config.freeze_steps < 0:
+        errors.append(f"freeze_steps must be an int >= 0, got {config.freeze_steps!r}")
+    if not config.pretrained_lr_scale >= 0.0:
+        errors.append(f"pretrained_lr_scale must be >= 0, got {config.pretrained_lr_scale!r}")
+    return errors
 
 
 def _load(config, split: str, spec: str = ""):

@@ -30,7 +30,7 @@ import jax
 import jax.numpy as jnp
 import optax
 
-from rnnlab import checkpoint, losses, metrics_io, sharding, tasks
+from rnnlab import checkpoint, losses, metrics_io, sharding, tasks, transfer
 
 
 class NonFiniteLossError(RuntimeError):
@@ -48,9 +48,10 @@ def enable_compilation_cache(directory: str) -> None:
 # --------------------------------------------------------------------------- optimizer
 
 
-def make_optimizer(config, steps_per_epoch: int) -> optax.GradientTransformation:
+def make_optimizer(config, steps_per_epoch: int, pretrained=None) -> optax.GradientTransformation:
     """Adam, or SGD with Zaremba's step decay: lr x `lr_decay` per epoch once
-    `decay_after_epochs` epochs are done; global-norm clipping first."""
+    `decay_after_epochs` epochs are done; global-norm clipping first. `pretrained` (a
+    bool mask over the params, from init_from) adds the freeze / discriminative-lr scale."""
     if config.optimizer == "adam":
         opt = optax.adam(config.learning_rate)
     else:
@@ -62,9 +63,13 @@ def make_optimizer(config, steps_per_epoch: int) -> optax.GradientTransformation
             staircase=True,
         )
         opt = optax.sgd(lr)
-    if config.clip_norm > 0:
-        return optax.chain(optax.clip_by_global_norm(config.clip_norm), opt)
-    return opt
+    parts = [optax.clip_by_global_norm(config.clip_norm)] if config.clip_norm > 0 else []
+    parts.append(opt)
+    if pretrained is not None:
+        parts.append(
+            transfer.scale_pretrained(pretrained, config.freeze_steps, config.pretrained_lr_scale)
+        )
+    return optax.chain(*parts) if len(parts) > 1 else opt
 
 
 # --------------------------------------------------------------------------- steps
@@ -178,7 +183,6 @@ def train_and_evaluate(config, workdir: str, *, on_step: Callable[[int], None] |
 
 def _train(config, workdir: str, task: tasks.Task, on_step) -> dict:
     start_time = time.perf_counter()
-    optimizer = make_optimizer(config, task.steps_per_epoch)
     total_steps = num_steps(config, task.steps_per_epoch)
     # Every batch is this process's rows of a global batch, split over the mesh.
     mesh = sharding.make_mesh(config.mesh_shape or None)
@@ -196,6 +200,14 @@ def _train(config, workdir: str, task: tasks.Task, on_step) -> dict:
     first = task.train[0]
     init_key, rng = jax.random.split(jax.random.PRNGKey(config.seed))
     params = tasks.init_params(task, init_key, first)
+    ckpt = checkpoint.Checkpointer(workdir, config.keep_checkpoints)
+    pretrained, init_report = None, None
+    if config.init_from:
+        pretrained = transfer.pretrained_mask(params)
+        if ckpt.latest.latest_step() is None:  # a resumed run keeps its own parameters
+            words = task.vocabs["words"]
+            params, init_report = transfer.init_from_lm(config.init_from, params, words)
+    optimizer = make_optimizer(config, task.steps_per_epoch, pretrained)
     state = {
         "params": params,
         "opt_state": optimizer.init(params),
@@ -223,13 +235,13 @@ def _train(config, workdir: str, task: tasks.Task, on_step) -> dict:
     test_batches = None if task.test is None else [put(b) for b in task.test]
     vocab_meta = {k: list(v.tokens) for k, v in task.vocabs.items()}
     meta = {"config": config.to_dict(), "vocabs": vocab_meta, "best": None, "best_step": None,
-            "stale_evals": 0, "summary": task.summary}  # fmt: skip
-    ckpt = checkpoint.Checkpointer(workdir, config.keep_checkpoints)
+            "stale_evals": 0, "summary": task.summary, "init": init_report}  # fmt: skip
     restored = ckpt.restore(state)
     if restored is not None:
         state, data_state, saved_meta = restored
         data_iter.set_state(data_state)
         meta.update({k: saved_meta[k] for k in ("best", "best_step", "stale_evals")})
+        meta["init"] = saved_meta.get("init")
         print(f"resumed from {workdir} at step {int(state['step'])}", flush=True)
     metric = config.metric
     step = int(state["step"])
@@ -295,6 +307,8 @@ def _train(config, workdir: str, task: tasks.Task, on_step) -> dict:
     results = {"workdir": workdir, "step": step, "skipped_nonfinite": skipped,
                "stopped": stopped, "wall_time_s": round(time.perf_counter() - start_time, 1),
                "summary": task.summary}  # fmt: skip
+    if meta["init"] is not None:
+        results["init"] = meta["init"]
     if stopped and stopped.startswith("SIGTERM"):
         ckpt.close()
         results["preempted"] = True

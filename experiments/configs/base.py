@@ -61,6 +61,11 @@ def base_config() -> ml_collections.ConfigDict:
     c.loss_normalizer = "tokens"  # gradient of loss per token; "rows": summed over time
     c.num_epochs = 1
     c.num_steps = 0  # > 0 overrides num_epochs
+    # Transfer (rnnlab.transfer): a classifier's embedding and recurrent layers from the
+    # best checkpoint of the LM in this workdir; a resumed run keeps its own parameters.
+    c.init_from = ""
+    c.freeze_steps = 0  # the LM's parameters get no update for this many steps
+    c.pretrained_lr_scale = 1.0  # then their updates x this (discriminative learning rate)
 
     c.metric = "accuracy"  # dev metric for model selection (loss/perplexity: lower wins)
     c.eval_every = 500

@@ -1,0 +1,190 @@
+"""LM pre-training -> sentence classifier (Dai & Le 2015; ULMFiT's schedules, Howard & Ruder 2018).
+
+    params, report = transfer_lm(lm_params, lm_vocab, params, vocab)   pure: trees in, tree out
+    params, report = init_from_lm(lm_workdir, params, vocab)            + the LM's best checkpoint
+    mask = pretrained_mask(params)             which classifier leaves come from the LM
+    optax.chain(..., scale_pretrained(mask, freeze_steps, lr_scale))   freeze, then a smaller lr
+
+What moves from the LM (`LanguageModel`: embed, rnn) to the `Classifier` (Embed_0,
+Recurrent_0); the classification layer is new and the LM's softmax is dropped:
+
+  embedding  row by row, by word: a classifier word that the LM's vocabulary has (after
+             the LM's own lowercasing) gets the LM's row; words the LM lacks keep their
+             random rows and are counted (report["missing_words"]).
+  recurrent  classifier layer l <- LM layer l (same cell and sizes; the classifier may
+             have fewer layers than the LM, not more).
+  direction  the LM reads left to right, so it initialises a bidirectional classifier's
+             forward ("fw") directions only; the backward ("bw") ones keep their random
+             init and are listed in report["random"] (a second, right-to-left LM as in
+             ULMFiT would double the pre-training). Above the first layer a bidirectional
+             layer reads 2H inputs where the LM's read H, which is a shape error. So the
+             transfer experiment uses a unidirectional classifier, as Dai & Le's SA-LSTM:
+             then every recurrent weight is pre-trained.
+
+Any shape or cell mismatch raises `TransferError` naming the classifier's parameter.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+
+from rnnlab import checkpoint
+from rnnlab.data import datasets
+from rnnlab.data.vocab import PAD, Vocab
+
+EMBED, RECURRENT = "Embed_0", "Recurrent_0"  # the classifier's names
+LM_EMBED, LM_RECURRENT = "embed", "rnn"  # the language model's
+CELL_OF_GATES = {1: "elman", 3: "gru", 4: "lstm"}  # gates per hidden unit in U_HxG
+
+
+class TransferError(ValueError):
+    """An LM checkpoint that does not fit the classifier (names the parameter)."""
+
+
+def _lm_part(layer: dict) -> dict:
+    """The part of a classifier layer that the LM initialises: all of it, or "fw"."""
+    return layer.get("fw", layer)
+
+
+def _with_lm_part(layer: dict, part: dict) -> dict:
+    return {**layer, "fw": part} if "fw" in layer else part
+
+
+def pretrained_mask(params) -> dict:
+    """True at every leaf `transfer_lm` takes from the LM (the embedding, whole: rows of
+    words the LM lacks freeze with it), False elsewhere. A function of the tree's
+    structure only, so a resumed run rebuilds it without reading the LM."""
+    mask = jax.tree.map(lambda _: False, params)
+    mask[EMBED] = jax.tree.map(lambda _: True, params[EMBED])
+    mask[RECURRENT]["layers"] = [
+        _with_lm_part(m, jax.tree.map(lambda _: True, _lm_part(m)))
+        for m in mask[RECURRENT]["layers"]
+    ]
+    return mask
+
+
+def _describe(name: str, params: dict) -> str:
+    H, G = np.shape(params["U_HxG"])
+    cell = CELL_OF_GATES.get(G // H, f"{G // H}-gate") if H else "?"
+    shapes = ", ".join(f"{k} {tuple(np.shape(v))}" for k, v in sorted(params.items()))
+    return f"{name}: {cell}, H={H} ({shapes})"
+
+
+def _check_cell(name: str, target: dict, lm_name: str, source: dict) -> None:
+    same = set(target) == set(source) and all(
+        np.shape(target[k]) == np.shape(source[k]) for k in target
+    )
+    if not same:
+        raise TransferError(
+            f"the classifier's {_describe(name, target)} does not match the LM's "
+            f"{_describe(lm_name, source)}: use the LM's cell, hidden_size and (for layers "
+            "above the first) a unidirectional classifier"
+        )
+
+
+def map_embedding(lm_E_VxE, lm_vocab: Vocab, E_VxE, vocab: Vocab):
+    """(classifier embedding with the LM's row for every word the LM has, missing words)."""
+    if np.shape(lm_E_VxE)[1] != np.shape(E_VxE)[1]:
+        raise TransferError(
+            f"{EMBED}/embedding: the classifier's embed_dim is {np.shape(E_VxE)[1]}, the LM's "
+            f"{LM_EMBED}/embedding has {np.shape(lm_E_VxE)[1]}"
+        )
+    rows, lm_rows, missing = [], [], []
+    for i, token in enumerate(vocab.tokens):
+        if token == PAD:  # row 0 is never read (padding is masked)
+            continue
+        if token in lm_vocab:
+            rows.append(i)
+            lm_rows.append(lm_vocab.id(token))
+        else:
+            missing.append(token)
+    rows_from_lm = jnp.asarray(lm_E_VxE)[np.array(lm_rows, int)]
+    return jnp.asarray(E_VxE).at[np.array(rows, int)].set(rows_from_lm), missing
+
+
+def transfer_lm(lm_params, lm_vocab: Vocab, params, vocab: Vocab) -> tuple[dict, dict]:
+    """The classifier's params with its embedding rows and recurrent layers from the LM.
+
+    Returns (params, report): report counts the words the LM lacks ("missing_words",
+    a few as "missing_examples") and names what came from the LM and what stayed random.
+    """
+    E_VxE, missing = map_embedding(
+        lm_params[LM_EMBED]["embedding"], lm_vocab, params[EMBED]["embedding"], vocab
+    )
+    new = jax.tree.map(lambda x: x, params)  # a fresh tree; the leaves are immutable
+    new[EMBED] = {**params[EMBED], "embedding": E_VxE}
+    layers, lm_layers = params[RECURRENT]["layers"], lm_params[LM_RECURRENT]["layers"]
+    if len(layers) > len(lm_layers):
+        raise TransferError(
+            f"{RECURRENT}/layers: the classifier has {len(layers)} recurrent layers, "
+            f"the LM only {len(lm_layers)}"
+        )
+    names = []
+    for l, layer in enumerate(layers):
+        names.append(f"{RECURRENT}/layers/{l}" + ("/fw" if "fw" in layer else ""))
+        target, source = _lm_part(layer), lm_layers[l]
+        _check_cell(names[-1], target, f"{LM_RECURRENT}/layers/{l}", source)
+        copied = {k: jnp.asarray(source[k], target[k].dtype) for k in target}
+        new[RECURRENT]["layers"][l] = _with_lm_part(layer, copied)
+    random = [f"{RECURRENT}/layers/{l}/bw" for l, layer in enumerate(layers) if "bw" in layer]
+    report = {
+        "words": len(vocab) - 1,  # without <pad>
+        "missing_words": len(missing),
+        "missing_examples": missing[:10],
+        "from_lm": [f"{EMBED}/embedding", *names],
+        "random": random + sorted(k for k in params if k not in (EMBED, RECURRENT)),
+    }
+    return new, report
+
+
+def init_from_lm(workdir: str, params, vocab: Vocab) -> tuple[dict, dict]:
+    """`transfer_lm` from the best checkpoint of the LM trained in `workdir`."""
+    meta = checkpoint.load_meta(workdir, best=True) if os.path.isdir(workdir) else None
+    if meta is None:
+        raise FileNotFoundError(
+            f"init_from {workdir!r}: no LM checkpoint in {os.path.join(workdir, 'best')} "
+            "(train the LM there first)"
+        )
+    config = meta["config"]
+    kind = config.get("task") or datasets.task_of(config["dataset"])
+    if kind != "lm":
+        raise TransferError(f"init_from {workdir!r} holds a {kind!r} model, not a word LM")
+    lm_vocab = Vocab(tuple(meta["vocabs"]["words"]), bool(config.get("lowercase", False)))
+    lm_params = checkpoint.load_params(workdir, best=True)
+    new, report = transfer_lm(lm_params, lm_vocab, params, vocab)
+    return new, {"init_from": workdir, "lm_step": meta["best_step"], **report}
+
+
+class ScalePretrainedState(NamedTuple):
+    count: jax.Array  # updates so far
+
+
+def scale_pretrained(mask, freeze_steps: int, lr_scale: float) -> optax.GradientTransformation:
+    """The updates of the leaves where `mask` is True: exactly 0 for the first
+    `freeze_steps` updates (the new head and random rows adapt to the pre-trained
+    features first), then x `lr_scale` (a smaller step for what is already trained).
+    Put it last in the chain: with Adam or SGD, scaling the update scales the lr."""
+
+    def init(params):
+        del params
+        return ScalePretrainedState(count=jnp.zeros([], jnp.int32))
+
+    def update(updates, state, params=None):
+        del params
+        frozen = state.count < freeze_steps
+
+        def scale(u, pretrained):
+            if not pretrained:
+                return u
+            return jnp.where(frozen, jnp.zeros_like(u), u * jnp.asarray(lr_scale, u.dtype))
+
+        updates = jax.tree.map(scale, updates, mask)
+        return updates, ScalePretrainedState(count=optax.safe_int32_increment(state.count))
+
+    return optax.GradientTransformation(init, update)

@@ -1,0 +1,249 @@
+"""LM -> classifier transfer: the pure mapping (rows by word, layers, clear errors), the
+freeze / discriminative-lr schedule, init_from in the training loop (and that a resumed
+run keeps its own parameters), and the experiment driver end to end. Tiny models."""
+
+import json
+import os
+import shutil
+import signal
+import tempfile
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+import pytest
+from test_train import tiny_config
+
+from experiments import transfer as driver
+from rnnlab import checkpoint, models, tasks, train, transfer
+from rnnlab.data.vocab import Vocab
+
+train.enable_compilation_cache(os.path.join(tempfile.gettempdir(), "rnnlab-test-jax-cache"))
+
+LM_WORDS = ("<pad>", "<unk>", "<s>", "</s>", "the", "cat", "sat", "on", "mat")
+WORDS = ("<pad>", "<unk>", "<s>", "</s>", "The", "dog", "sat", "on", "a", "cat")
+MISSING = ["dog", "a"]  # "The" is the LM's "the" (the LM lowercases)
+
+
+def _lm(cell="lstm", embed_dim=4, hidden_size=6, num_layers=2):
+    model = models.LanguageModel(len(LM_WORDS), embed_dim, hidden_size, cell, num_layers)
+    ids = jnp.zeros((1, 3), jnp.int32)
+    return model.init(jax.random.key(1), ids, jnp.ones((1, 3)))["params"]
+
+
+def _classifier(cell="lstm", embed_dim=4, hidden_size=6, num_layers=1, bidirectional=False):
+    model = models.Classifier(
+        len(WORDS), 5, embed_dim, hidden_size, cell, num_layers, bidirectional
+    )
+    ids = jnp.zeros((1, 3), jnp.int32)
+    return model.init(jax.random.key(2), ids, jnp.ones((1, 3)))["params"]
+
+
+def _transfer(lm_params, params):
+    return transfer.transfer_lm(lm_params, Vocab(LM_WORDS, lowercase=True), params, Vocab(WORDS))
+
+
+def test_embedding_rows_move_by_word_and_missing_words_are_counted():
+    lm, params = _lm(), _classifier()
+    new, report = _transfer(lm, params)
+    E_lm, E_old, E_new = (
+        np.asarray(p["embedding"]) for p in (lm["embed"], params["Embed_0"], new["Embed_0"])
+    )
+    lm_row = {w: i for i, w in enumerate(LM_WORDS)}
+    for i, word in enumerate(WORDS):
+        if word in MISSING or word == "<pad>":
+            np.testing.assert_array_equal(E_new[i], E_old[i])  # its random init, untouched
+        else:
+            np.testing.assert_array_equal(E_new[i], E_lm[lm_row[word.lower()]])
+    assert report["missing_words"] == len(MISSING) and report["missing_examples"] == MISSING
+    assert report["words"] == len(WORDS) - 1
+    np.testing.assert_array_equal(new["Dense_0"]["kernel"], params["Dense_0"]["kernel"])
+
+
+@pytest.mark.parametrize("cell", ["lstm", "gru", "elman"])
+def test_recurrent_layers_equal_the_lms(cell):
+    lm = _lm(cell)
+    one, _ = _transfer(lm, _classifier(cell))  # fewer layers than the LM: the bottom one
+    two, report = _transfer(lm, _classifier(cell, num_layers=2))
+    jax.tree.map(
+        np.testing.assert_array_equal, one["Recurrent_0"]["layers"], lm["rnn"]["layers"][:1]
+    )
+    jax.tree.map(np.testing.assert_array_equal, two["Recurrent_0"]["layers"], lm["rnn"]["layers"])
+    assert report["from_lm"] == [
+        "Embed_0/embedding",
+        "Recurrent_0/layers/0",
+        "Recurrent_0/layers/1",
+    ]
+
+
+def test_a_bidirectional_classifier_gets_the_lm_in_its_forward_direction_only():
+    lm, params = _lm(), _classifier(bidirectional=True)
+    new, report = _transfer(lm, params)
+    layer, old = new["Recurrent_0"]["layers"][0], params["Recurrent_0"]["layers"][0]
+    jax.tree.map(np.testing.assert_array_equal, layer["fw"], lm["rnn"]["layers"][0])
+    jax.tree.map(np.testing.assert_array_equal, layer["bw"], old["bw"])
+    assert report["random"] == ["Recurrent_0/layers/0/bw", "Dense_0"]
+    mask = transfer.pretrained_mask(params)
+    assert mask["Embed_0"]["embedding"] and all(
+        jax.tree.leaves(mask["Recurrent_0"]["layers"][0]["fw"])
+    )
+    assert not any(jax.tree.leaves([mask["Recurrent_0"]["layers"][0]["bw"], mask["Dense_0"]]))
+
+
+@pytest.mark.parametrize(
+    "lm_kwargs, kwargs, message",
+    [
+        (
+            {"hidden_size": 8},
+            {},
+            r"Recurrent_0/layers/0: lstm, H=6 .* LM's rnn/layers/0: lstm, H=8",
+        ),
+        ({"cell": "gru"}, {}, r"Recurrent_0/layers/0: lstm, H=6 .* LM's rnn/layers/0: gru, H=6"),
+        ({"embed_dim": 5}, {}, r"Embed_0/embedding: the classifier's embed_dim is 4, .* has 5"),
+        (
+            {"num_layers": 1},
+            {"num_layers": 2},
+            "the classifier has 2 recurrent layers, the LM only 1",
+        ),
+        (
+            {},
+            {"num_layers": 2, "bidirectional": True},
+            r"Recurrent_0/layers/1/fw: lstm, H=6 \(U_HxG",
+        ),
+    ],
+)
+def test_mismatches_name_the_parameter(lm_kwargs, kwargs, message):
+    with pytest.raises(transfer.TransferError, match=message):
+        _transfer(_lm(**lm_kwargs), _classifier(**kwargs))
+
+
+def test_freeze_then_scaled_updates():
+    mask = {"pre": True, "new": False}
+    opt = optax.chain(optax.sgd(1.0), transfer.scale_pretrained(mask, 2, 0.25))
+    params = {"pre": jnp.ones(3), "new": jnp.ones(3)}
+    grads = {"pre": jnp.ones(3), "new": jnp.ones(3)}
+    state = opt.init(params)
+    moves = []
+    for _ in range(4):
+        updates, state = opt.update(grads, state, params)
+        moves.append((float(updates["pre"][0]), float(updates["new"][0])))
+    assert moves == [(0.0, -1.0), (0.0, -1.0), (-0.25, -1.0), (-0.25, -1.0)]
+
+
+# --------------------------------------------------------------------------- the loop
+
+
+@pytest.fixture(scope="module")
+def lm_workdir(tmp_path_factory):
+    """A tiny LM on the synthetic corpus (the classifier's data set, as LM sentences)."""
+    workdir = str(tmp_path_factory.mktemp("lm"))
+    train.train_and_evaluate(tiny_config(dataset="synthetic:lm", vocab_max_size=60), workdir)
+    return workdir
+
+
+def classifier_config(**overrides):
+    return tiny_config(**{"dataset": "synthetic:classification", "metric": "accuracy",
+                          "model.bidirectional": False, "num_steps": 6, **overrides})  # fmt: skip
+
+
+def test_init_from_freezes_then_trains_and_a_resumed_run_does_not_reinitialise(
+    tmp_path, lm_workdir
+):
+    lm_copy = str(tmp_path / "lm")
+    shutil.copytree(lm_workdir, lm_copy)
+    config = classifier_config(init_from=lm_copy, freeze_steps=3, pretrained_lr_scale=0.5)
+    straight = train.train_and_evaluate(config, str(tmp_path / "straight"))
+
+    def preempt(step):
+        if step == 3:
+            os.kill(os.getpid(), signal.SIGTERM)
+
+    first = train.train_and_evaluate(config, str(tmp_path / "resumed"), on_step=preempt)
+    assert first["preempted"] and first["step"] == 3
+    # After 3 frozen steps: bit for bit the LM's layers, and its rows for the words it has.
+    at_3 = checkpoint.load_params(str(tmp_path / "resumed"), best=False)
+    lm = checkpoint.load_params(lm_copy)
+    jax.tree.map(np.testing.assert_array_equal, at_3["Recurrent_0"], lm["rnn"])
+    lm_vocab = Vocab(tuple(checkpoint.load_meta(lm_copy)["vocabs"]["words"]))
+    words = checkpoint.load_meta(str(tmp_path / "resumed"), best=False)["vocabs"]["words"]
+    shared = [(i, lm_vocab.id(w)) for i, w in enumerate(words) if i > 0 and w in lm_vocab]
+    rows, lm_rows = np.array(shared).T
+    np.testing.assert_array_equal(
+        at_3["Embed_0"]["embedding"][rows], lm["embed"]["embedding"][lm_rows]
+    )
+    missing = len(words) - 1 - len(shared)
+    assert missing > 0 and first["init"]["missing_words"] == missing  # the LM's vocab is capped
+
+    shutil.rmtree(lm_copy)  # a resumed run must not read (let alone re-apply) the LM
+    second = train.train_and_evaluate(config, str(tmp_path / "resumed"))
+    assert second["step"] == 6 and second["init"] == first["init"] == straight["init"]
+    resumed = checkpoint.load_params(str(tmp_path / "resumed"), best=False)
+    uninterrupted = checkpoint.load_params(str(tmp_path / "straight"), best=False)
+    jax.tree.map(np.testing.assert_array_equal, resumed, uninterrupted)
+    # After the freeze the LM's parameters move too.
+    for name in ("W_DxG", "U_HxG", "b_G"):
+        moved = resumed["Recurrent_0"]["layers"][0][name] - lm["rnn"]["layers"][0][name]
+        assert np.abs(moved).max() > 0, name
+
+
+@pytest.mark.parametrize(
+    "overrides, error, message",
+    [
+        (
+            {"init_from": "/no/such/lm"},
+            FileNotFoundError,
+            "init_from '/no/such/lm': no LM checkpoint",
+        ),
+        ({"freeze_steps": 2}, tasks.ConfigError, "act on init_from's parameters: set it"),
+        (
+            {"init_from": "x", "dataset": "synthetic:lm"},
+            tasks.ConfigError,
+            "initialises a classifier",
+        ),
+        (
+            {"init_from": "LM", "model.hidden_size": 6},
+            transfer.TransferError,
+            "Recurrent_0/layers/0: lstm, H=6",
+        ),
+    ],
+)
+def test_bad_transfer_configs_give_one_clear_error(tmp_path, lm_workdir, overrides, error, message):
+    if overrides.get("init_from") == "LM":
+        overrides["init_from"] = lm_workdir
+    with pytest.raises(error, match=message):
+        train.train_and_evaluate(classifier_config(**overrides), str(tmp_path))
+
+
+def test_driver_writes_both_arms_per_seed(tmp_path, lm_workdir):
+    config = driver_config()
+    shutil.copytree(lm_workdir, tmp_path / "lm")  # finished: the driver only evaluates it
+    results = driver.run(config, str(tmp_path))
+    saved = json.loads((tmp_path / "transfer.json").read_text())
+    assert saved == json.loads(json.dumps(results))
+    for arm in driver.ARMS:
+        accuracy = [
+            json.loads((tmp_path / arm / f"seed{s}" / "results.json").read_text())["dev"][
+                "accuracy"
+            ]
+            for s in (0, 1)
+        ]
+        assert saved[arm]["dev_accuracy"] == accuracy
+        assert saved[arm]["mean"] == pytest.approx(np.mean(accuracy))
+        assert saved[arm]["std"] == pytest.approx(np.std(accuracy, ddof=1))
+    diff = np.subtract(saved["pretrained"]["dev_accuracy"], saved["random"]["dev_accuracy"])
+    assert saved["difference"]["mean"] == pytest.approx(diff.mean())
+    assert saved["init"]["init_from"] == str(tmp_path / "lm")
+    assert "init" not in json.loads((tmp_path / "random" / "seed0" / "results.json").read_text())
+    assert "mean" in driver.format_table(results)
+
+
+def driver_config():
+    import ml_collections
+
+    c = ml_collections.ConfigDict()
+    c.seeds = (0, 1)
+    c.pretrain = tiny_config(dataset="synthetic:lm", vocab_max_size=60)
+    c.finetune = classifier_config(num_steps=4)
+    c.pretrained = {"freeze_steps": 2, "pretrained_lr_scale": 0.5}
+    return c
