@@ -23,8 +23,9 @@ import pathlib
 import time
 
 import numpy as np
-from absl import app, flags, logging
+from absl import app, flags
 
+from experiments import cli
 from rnnlab import tasks
 from rnnlab.analysis import activations
 from rnnlab.data import datasets
@@ -159,10 +160,7 @@ def analyse(
 
 
 def main(argv):
-    if len(argv) > 1:
-        raise app.UsageError(f"unexpected arguments: {argv[1:]}")
-    if logging.get_verbosity() == logging.INFO:  # orbax logs every restore at INFO
-        logging.set_verbosity(logging.WARNING)
+    cli.start(argv)
     f = flags.FLAGS
     start = time.perf_counter()
     text = pathlib.Path(f.text_file).read_text(encoding="utf-8")

@@ -5,9 +5,10 @@ r"""Train and evaluate one experiment config (resumes if --workdir holds a check
         --workdir=/tmp/ptb --config.num_epochs=2      # any field: --config.<field>=<value>
 """
 
-from absl import app, flags, logging
+from absl import app, flags
 from ml_collections import config_flags
 
+from experiments import cli
 from rnnlab import sharding, tasks, train
 
 _CONFIG = config_flags.DEFINE_config_file("config", "experiments/configs/agreement.py")
@@ -16,10 +17,7 @@ flags.mark_flag_as_required("workdir")
 
 
 def main(argv):
-    if len(argv) > 1:
-        raise app.UsageError(f"unexpected arguments: {argv[1:]}")
-    if logging.get_verbosity() == logging.INFO:  # orbax logs every save at INFO
-        logging.set_verbosity(logging.WARNING)
+    cli.start(argv)
     config = _CONFIG.value
     if config.distributed.initialize:  # before any other JAX call
         d = config.distributed
