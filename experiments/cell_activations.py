@@ -40,7 +40,7 @@ flags.DEFINE_string("labelled", "", "binary labelled data spec for the probe, e.
 flags.DEFINE_string("source_dir", "../shared/data", "local data directory for --labelled")
 flags.DEFINE_enum("pooling", "final", ["final", "mean"], "probe feature: final or mean state")
 flags.DEFINE_integer("max_examples", 0, "probe on a random sample of this many per split (0 = all)")
-flags.DEFINE_float("l2", 1e-2, "L2 penalty of the logistic probes (standardised units)")
+flags.DEFINE_float("l2", 1.0, "L2 penalty of the logistic probes (standardised units)")
 flags.DEFINE_integer("png_tokens", 800, "tokens of the text drawn in the PNG (HTML: all)")
 flags.DEFINE_integer("columns", 80, "PNG grid width in cells")
 flags.DEFINE_bool("best", True, "the best checkpoint (else the latest)")
@@ -83,7 +83,7 @@ def analyse(
     source_dir=None,
     pooling="final",
     max_examples=0,
-    l2=1e-2,
+    l2=1.0,
     png_tokens=800,
     columns=80,
     best=True,

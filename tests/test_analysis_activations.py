@@ -103,6 +103,9 @@ def test_single_unit_probe_finds_the_planted_unit():
     assert best["unit"] == 5 and abs(best["dev_accuracy"] - 0.977) < 0.01, best
     assert report["single_units"][1]["dev_accuracy"] < 0.56  # the rest are noise
     assert report["all_units"]["dev_accuracy"] > 0.96
+    X, y = data(200)
+    X[:, 0] = X[:, 1] = y  # separable, and two identical units: still a finite fit
+    assert activations.probe(X, y, X, y)["all_units"]["dev_accuracy"] == 1.0
     with pytest.raises(ValueError, match="0/1"):
         activations.probe(*data(10), np.zeros((4, U)), np.array([0, 1, 2, 1]))
 
@@ -113,7 +116,7 @@ def test_fit_logistic_reaches_the_penalised_optimum():
     y_N = (X_1xNx3[0, :, 1] + rng.normal(size=50) > 0).astype(float)
     w = activations.fit_logistic(X_1xNx3, y_N, l2=0.5)[0]
     p = 1 / (1 + np.exp(-X_1xNx3[0] @ w))
-    np.testing.assert_allclose(X_1xNx3[0].T @ (p - y_N) + 0.5 * np.r_[0, w[1:]], 0, atol=1e-9)
+    np.testing.assert_allclose(X_1xNx3[0].T @ (p - y_N) + 0.5 * w, 0, atol=1e-9)
 
 
 def test_char_features_describe_the_context_after_each_character():

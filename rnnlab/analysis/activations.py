@@ -278,18 +278,35 @@ def top_units(acts_TxU, features: dict[str, np.ndarray], names: list[str], k: in
 # --------------------------------------------------------------------------- probes
 
 
-def fit_logistic(X_PxNxK, y_N, l2: float = 1e-2, steps: int = 25) -> np.ndarray:
-    """[P, K] weights of P independent logistic regressions (Newton's method, float64).
-    Column 0 is the bias (not penalised); the rest get an L2 penalty l2·‖w‖²/2."""
+def _logistic_loss(X_PxNxK, w_PxK, y_N, l2: float) -> np.ndarray:
+    z_PxN = np.einsum("pnk,pk->pn", X_PxNxK, w_PxK)
+    return (np.logaddexp(0.0, z_PxN) - y_N * z_PxN).sum(-1) + 0.5 * l2 * (w_PxK**2).sum(-1)
+
+
+def fit_logistic(X_PxNxK, y_N, l2: float = 1.0, steps: int = 50, tol: float = 1e-8):
+    """[P, K] weights of P independent logistic regressions by Newton's method (float64,
+    until no weight moves by `tol`). The L2 penalty l2·‖w‖²/2 on every weight keeps the
+    Hessian positive definite; each step is halved until the loss does not rise, since
+    plain Newton diverged on real, strongly correlated LSTM states with a small l2."""
     X = np.asarray(X_PxNxK, np.float64)
     P, _, K = X.shape
-    penalty_KxK = l2 * np.diag(np.r_[0.0, np.ones(K - 1)])
     w_PxK = np.zeros((P, K))
+    loss_P = _logistic_loss(X, w_PxK, y_N, l2)
     for _ in range(steps):
-        p_PxN = 1.0 / (1.0 + np.exp(-np.einsum("pnk,pk->pn", X, w_PxK)))
-        grad_PxK = np.einsum("pnk,pn->pk", X, p_PxN - y_N) + w_PxK @ penalty_KxK
-        hess_PxKxK = np.swapaxes(X * (p_PxN * (1 - p_PxN))[..., None], 1, 2) @ X + penalty_KxK
-        w_PxK = w_PxK - np.linalg.solve(hess_PxKxK, grad_PxK[..., None])[..., 0]
+        p_PxN = 0.5 + 0.5 * np.tanh(0.5 * np.einsum("pnk,pk->pn", X, w_PxK))  # σ, no overflow
+        grad_PxK = np.einsum("pnk,pn->pk", X, p_PxN - y_N) + l2 * w_PxK
+        hess_PxKxK = np.swapaxes(X * (p_PxN * (1 - p_PxN))[..., None], 1, 2) @ X
+        step_PxK = np.linalg.solve(hess_PxKxK + l2 * np.eye(K), grad_PxK[..., None])[..., 0]
+        for _ in range(30):
+            new_w_PxK = w_PxK - step_PxK
+            new_loss_P = _logistic_loss(X, new_w_PxK, y_N, l2)
+            worse_P = new_loss_P > loss_P + 1e-12 * np.abs(loss_P)
+            if not worse_P.any():
+                break
+            step_PxK = np.where(worse_P[:, None], step_PxK / 2, step_PxK)
+        w_PxK, loss_P = new_w_PxK, new_loss_P
+        if np.abs(step_PxK).max() < tol:
+            break
     return w_PxK
 
 
@@ -297,7 +314,7 @@ def _accuracy(X_PxNxK, w_PxK, y_N) -> np.ndarray:
     return ((np.einsum("pnk,pk->pn", X_PxNxK, w_PxK) > 0) == y_N.astype(bool)).mean(-1)
 
 
-def probe(X_train_NxU, y_train_N, X_dev_MxU, y_dev_M, *, top: int = 10, l2: float = 1e-2):
+def probe(X_train_NxU, y_train_N, X_dev_MxU, y_dev_M, *, top: int = 10, l2: float = 1.0):
     """Logistic probes on standardised features: one per unit (ranked by TRAIN accuracy,
     so dev stays held out) and one on all units together. Labels must be 0/1."""
     y_train, y_dev = np.asarray(y_train_N), np.asarray(y_dev_M)
