@@ -426,7 +426,7 @@ def grid_layout(tokens: list[str], columns: int, chars: bool):
 def write_png(path, tokens, panels, *, title: str, chars: bool, columns: int = 80) -> None:
     """The HTML view as a picture: one grid of coloured cells per unit, and a colorbar."""
     layout, (rows, columns) = grid_layout(tokens, columns, chars)
-    cell_w, cell_h, head = 0.09, 0.17, 0.42  # inches: a cell, and a panel's heading
+    cell_w, cell_h, head = 0.078, 0.17, 0.42  # inches: a cell, and a panel's heading
     size = (max(columns * cell_w, 5.0) + 1.6, len(panels) * (rows * cell_h + head) + 0.8)
     fig = Figure(figsize=size, layout="constrained")  # room for headings and the colorbar
     axes = fig.subplots(len(panels), 1, squeeze=False)[:, 0]
