@@ -14,6 +14,14 @@ unit of each feature, and by any `--units`), activations.json (top units per fea
 With `--labelled` (a binary labelled data set spec, e.g. sst:binary) it also fits a
 logistic probe on each unit's final (or mean) state over the train split and reports the
 best single units against a probe on all units, on the dev split (Radford et al. 2017).
+
+Measured: char_shakespeare stopped at 700 steps (2x256 LSTM, dev 1.80 nats/char), on a
+1463-character dev passage: position in line 2:c:217 r = -0.90, speaker-name lines (an
+--features array) 2:h:8 r = -0.88, beginning of word 2:h:26 r = -0.78, after newline
+1:h:179 r = -0.64 (tiny shakespeare has no '"' or '(': those features are constant).
+SST-2 probe, dev accuracy of the best single unit (chosen on train) / of all units: this
+char LM 0.53 / 0.58 (final state), 0.54 / 0.69 (mean); a BiLSTM SST-2 classifier
+(sentiment_lstm on sst:binary, 78.3% dev) 0.78 / 0.78.
 """
 
 from __future__ import annotations
@@ -26,7 +34,7 @@ import numpy as np
 from absl import app, flags
 
 from experiments import cli
-from rnnlab import tasks
+from rnnlab import models, tasks
 from rnnlab.analysis import activations
 from rnnlab.data import datasets
 
@@ -99,7 +107,11 @@ def analyse(
     top = activations.top_units(acts_TxU, feats, names, top_k)
     report = {
         "workdir": str(workdir),
-        "model": {k: config.model[k] for k in ("cell", "num_layers", "hidden_size")},
+        "model": {
+            "kind": activations.model_kind(config),
+            **{k: config.model[k] for k in ("cell", "num_layers", "hidden_size")},
+            "bidirectional": isinstance(model, models.Classifier) and model.bidirectional,
+        },
         "tokens": len(tokens),
         "units": len(names),
         "features": {f: [{"unit": u, "r": r} for u, r in best] for f, best in top.items()},
@@ -142,7 +154,10 @@ def analyse(
     out = pathlib.Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     m = report["model"]
-    title = f"{m['cell']} {m['num_layers']}x{m['hidden_size']} ({workdir}): {len(tokens)} tokens"
+    cell = ("bi" if m["bidirectional"] else "") + m["cell"]
+    title = (
+        f"{m['kind']} {cell} {m['num_layers']}x{m['hidden_size']} ({workdir}): {len(tokens)} tokens"
+    )
     activations.write_html(out / "activations.html", tokens, panels, title=title, chars=chars)
     shown = min(png_tokens, len(tokens))
     png_panels = [(h, v[:shown]) for h, v in panels]
