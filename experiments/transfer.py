@@ -75,10 +75,10 @@ def run(config, workdir: str) -> dict | None:
             runs[arm].append(result)
     results = {
         "seeds": list(config.seeds),
-        "lm": {k: lm[k] for k in ("step", "best_step", "dev", "wall_time_s", "summary")},
+        "lm": {k: lm[k] for k in ("workdir", "step", "best_step", "dev", "summary")},
         **summarize({arm: [r["dev"]["accuracy"] for r in runs[arm]] for arm in ARMS}),
         "runs": {
-            arm: [{k: r[k] for k in ("workdir", "best_step", "wall_time_s")} for r in runs[arm]]
+            arm: [{k: r[k] for k in ("workdir", "step", "best_step")} for r in runs[arm]]
             for arm in ARMS
         },
         "init": runs["pretrained"][0]["init"],
@@ -92,8 +92,8 @@ def format_table(results: dict) -> str:
     """Dev accuracy (%) per seed and arm, mean ± std, and the LM it came from."""
     lm, init = results["lm"], results["init"]
     lines = [
-        f"LM: dev perplexity {lm['dev']['perplexity']:.1f} after {lm['step']} steps "
-        f"({lm['wall_time_s']} s); {init['words'] - init['missing_words']} of the "
+        f"LM: dev perplexity {lm['dev']['perplexity']:.1f} after {lm['step']} steps; "
+        f"{init['words'] - init['missing_words']} of the "
         f"classifier's {init['words']} words from the LM, {init['missing_words']} random",
         f"{'seed':>6} {'pretrained':>11} {'random':>8} {'diff':>7}",
     ]

@@ -23,14 +23,17 @@ def test_config_docstring_gives_its_command_and_validates(name):
     import importlib
 
     module = importlib.import_module(f"experiments.configs.{name}")
-    command = f"python -m experiments.train --config=experiments/configs/{name}.py"
-    assert command in module.__doc__  # the exact command (first, by convention)
     config = module.get_config()
-    if config.dataset.split(":")[0] != "synthetic":
-        if not SHARED_DATA.is_dir():
-            pytest.skip("real data not here")
-        config.source_dir = str(SHARED_DATA)
-    tasks.validate(config)
+    # A driver config (experiments/transfer.py) holds the trainer configs it runs.
+    driver = "transfer" if "finetune" in config else "train"
+    command = f"python -m experiments.{driver} --config=experiments/configs/{name}.py"
+    assert command in module.__doc__  # the exact command (first, by convention)
+    for run in [config.pretrain, config.finetune] if driver == "transfer" else [config]:
+        if run.dataset.split(":")[0] != "synthetic":
+            if not SHARED_DATA.is_dir():
+                pytest.skip("real data not here")
+            run.source_dir = str(SHARED_DATA)
+        tasks.validate(run)
 
 
 def test_cli_trains_a_tiny_config_and_prints_a_result(tmp_path: pathlib.Path):

@@ -2,6 +2,7 @@
 freeze / discriminative-lr schedule, init_from in the training loop (and that a resumed
 run keeps its own parameters), and the experiment driver end to end. Tiny models."""
 
+import functools
 import json
 import os
 import shutil
@@ -26,12 +27,14 @@ WORDS = ("<pad>", "<unk>", "<s>", "</s>", "The", "dog", "sat", "on", "a", "cat")
 MISSING = ["dog", "a"]  # "The" is the LM's "the" (the LM lowercases)
 
 
+@functools.cache  # each tree is read, never written
 def _lm(cell="lstm", embed_dim=4, hidden_size=6, num_layers=2):
     model = models.LanguageModel(len(LM_WORDS), embed_dim, hidden_size, cell, num_layers)
     ids = jnp.zeros((1, 3), jnp.int32)
     return model.init(jax.random.key(1), ids, jnp.ones((1, 3)))["params"]
 
 
+@functools.cache
 def _classifier(cell="lstm", embed_dim=4, hidden_size=6, num_layers=1, bidirectional=False):
     model = models.Classifier(
         len(WORDS), 5, embed_dim, hidden_size, cell, num_layers, bidirectional
