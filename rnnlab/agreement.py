@@ -49,8 +49,7 @@ def load_lm(workdir: str, *, best: bool = True) -> LM:
     kind = config.get("task") or datasets.task_of(config.dataset)
     if kind != "lm":
         raise ValueError(f"{workdir} holds a {kind!r} model, not a word language model")
-    vocab = dataclasses.replace(vocabs["words"], lowercase=bool(config.get("lowercase", False)))
-    return LM(model, params, vocab, stream=config.lm_mode == "stream")
+    return LM(model, params, vocabs["words"], stream=config.lm_mode == "stream")
 
 
 @functools.partial(jax.jit, static_argnums=0)

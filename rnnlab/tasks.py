@@ -282,6 +282,13 @@ def init_params(task: Task, key: jax.Array, batch: dict[str, np.ndarray]):
     return task.model.init(key, *args)["params"]
 
 
+def saved_vocabs(meta: dict) -> dict[str, Vocab]:
+    """The vocabularies of a checkpoint's metadata, with the run's lowercasing of words
+    (so that "The" finds "the" in a lowercased run's vocabulary, as in training)."""
+    lowercase = bool(meta["config"].get("lowercase", False))
+    return {k: Vocab(tuple(v), lowercase and k == "words") for k, v in meta["vocabs"].items()}
+
+
 def load_model(workdir: str, *, best: bool = True):
     """(model, params, vocabs, config) of a finished run, from its checkpoint alone."""
     import ml_collections
@@ -292,7 +299,7 @@ def load_model(workdir: str, *, best: bool = True):
     if meta is None:
         raise FileNotFoundError(f"no checkpoint under {workdir}")
     config = ml_collections.ConfigDict(meta["config"])
-    vocabs = {k: Vocab(tuple(v)) for k, v in meta["vocabs"].items()}
+    vocabs = saved_vocabs(meta)
     params = checkpoint.load_params(workdir, best=best)
     kind = config.get("task") or datasets.task_of(config.dataset)
     if kind == "classification":

@@ -131,8 +131,6 @@ def encode_text(text: str, vocabs, config) -> tuple[list[str], np.ndarray, int]:
     tokens = list(text) if kind == "chars" else text.split()
     if not tokens:
         raise ValueError("the text is empty")
-    if kind != "chars" and config.get("lowercase"):
-        tokens = [t.lower() for t in tokens]
     sentence_lm = kind == "lm" and config.lm_mode == "sentences"
     ids = vocabs["words"].encode([BOS, *tokens] if sentence_lm else tokens)
     return tokens, ids, int(sentence_lm)
