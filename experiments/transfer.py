@@ -23,9 +23,10 @@ import json
 import os
 
 import numpy as np
-from absl import app, flags, logging
+from absl import app, flags
 from ml_collections import config_flags
 
+from experiments import cli
 from rnnlab import tasks, train
 
 _CONFIG = config_flags.DEFINE_config_file("config", "experiments/configs/transfer_sst.py")
@@ -112,10 +113,7 @@ def format_table(results: dict) -> str:
 
 
 def main(argv):
-    if len(argv) > 1:
-        raise app.UsageError(f"unexpected arguments: {argv[1:]}")
-    if logging.get_verbosity() == logging.INFO:  # orbax logs every save at INFO
-        logging.set_verbosity(logging.WARNING)
+    cli.start(argv)
     # The seeds' runs compile the same steps: compile once, reuse from disk.
     train.enable_compilation_cache(os.path.join(_WORKDIR.value, "jax_cache"))
     try:
