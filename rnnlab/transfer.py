@@ -167,9 +167,10 @@ class ScalePretrainedState(NamedTuple):
 
 def scale_pretrained(mask, freeze_steps: int, lr_scale: float) -> optax.GradientTransformation:
     """The updates of the leaves where `mask` is True: exactly 0 for the first
-    `freeze_steps` updates (the new head and random rows adapt to the pre-trained
-    features first), then x `lr_scale` (a smaller step for what is already trained).
-    Put it last in the chain: with Adam or SGD, scaling the update scales the lr."""
+    `freeze_steps` updates (the new head adapts to the pre-trained features before they
+    move; one stage, not ULMFiT's layer-by-layer unfreezing), then x `lr_scale` (a
+    smaller step for what is already trained). Put it last in the chain: with Adam or
+    SGD, scaling the update scales the learning rate."""
 
     def init(params):
         del params
