@@ -38,21 +38,6 @@ from rnnlab import models, tasks
 from rnnlab.analysis import activations
 from rnnlab.data import datasets
 
-flags.DEFINE_string("workdir", None, "a finished training run (its checkpoint)")
-flags.DEFINE_string("text_file", None, "the text to colour and correlate (UTF-8)")
-flags.DEFINE_string("out", None, "output directory (created)")
-flags.DEFINE_integer("top_k", 5, "units listed per feature in the JSON")
-flags.DEFINE_list("units", [], "more units to show, as layer:state:index (e.g. 2:c:17)")
-flags.DEFINE_string("features", "", ".npz of extra per-token features (name -> [T] array)")
-flags.DEFINE_string("labelled", "", "binary labelled data spec for the probe, e.g. sst:binary")
-flags.DEFINE_string("source_dir", "../shared/data", "local data directory for --labelled")
-flags.DEFINE_enum("pooling", "final", ["final", "mean"], "probe feature: final or mean state")
-flags.DEFINE_integer("max_examples", 0, "probe on a random sample of this many per split (0 = all)")
-flags.DEFINE_float("l2", 1.0, "L2 penalty of the logistic probes (standardised units)")
-flags.DEFINE_integer("png_tokens", 800, "tokens of the text drawn in the PNG (HTML: all)")
-flags.DEFINE_integer("columns", 80, "PNG grid width in cells")
-flags.DEFINE_bool("best", True, "the best checkpoint (else the latest)")
-
 
 def load_features(path: str) -> dict[str, np.ndarray]:
     """{name: [T] array} from an .npz ("" means none)."""
@@ -174,6 +159,26 @@ def analyse(
     return report
 
 
+def define_flags() -> None:
+    """Only when run as a script, so that several CLIs import into one process."""
+    flags.DEFINE_string("workdir", None, "a finished training run (its checkpoint)")
+    flags.DEFINE_string("text_file", None, "the text to colour and correlate (UTF-8)")
+    flags.DEFINE_string("out", None, "output directory (created)")
+    flags.DEFINE_integer("top_k", 5, "units listed per feature in the JSON")
+    flags.DEFINE_list("units", [], "more units to show, as layer:state:index (e.g. 2:c:17)")
+    flags.DEFINE_string("features", "", ".npz of extra per-token features (name -> [T] array)")
+    flags.DEFINE_string("labelled", "", "binary labelled data spec for the probe, e.g. sst:binary")
+    flags.DEFINE_string("source_dir", "../shared/data", "local data directory for --labelled")
+    flags.DEFINE_enum("pooling", "final", ["final", "mean"], "probe feature: final or mean state")
+    flags.DEFINE_integer(
+        "max_examples", 0, "probe on a random sample of this many per split (0 = all)"
+    )
+    flags.DEFINE_float("l2", 1.0, "L2 penalty of the logistic probes (standardised units)")
+    flags.DEFINE_integer("png_tokens", 800, "tokens of the text drawn in the PNG (HTML: all)")
+    flags.DEFINE_integer("columns", 80, "PNG grid width in cells")
+    flags.DEFINE_bool("best", True, "the best checkpoint (else the latest)")
+
+
 def main(argv):
     cli.start(argv)
     f = flags.FLAGS
@@ -222,5 +227,6 @@ def main(argv):
 
 
 if __name__ == "__main__":
+    define_flags()
     flags.mark_flags_as_required(["workdir", "text_file", "out"])
     app.run(main)

@@ -21,14 +21,6 @@ from rnnlab.analysis import gradients
 from rnnlab.data import pipeline, synthetic
 from rnnlab.data.vocab import Vocab
 
-flags.DEFINE_list("cells", ["elman", "lstm", "gru"], "cells to compare")
-flags.DEFINE_integer("hidden", 64, "hidden size")
-flags.DEFINE_integer("embed", 32, "embedding size")
-flags.DEFINE_integer("length", 60, "window length T")
-flags.DEFINE_integer("batch", 16, "windows averaged over")
-flags.DEFINE_integer("seed", 0, "random seed (data windows, embedding, cells)")
-flags.DEFINE_string("out", "gradients_through_time.png", "PNG path (JSON written beside it)")
-
 
 def windows(batch: int, length: int, seed: int) -> tuple[np.ndarray, int]:
     """[batch, length] token ids from the synthetic corpus stream, and the vocab size."""
@@ -70,6 +62,17 @@ def plot(by_cell: dict[str, np.ndarray], path: pathlib.Path, title: str) -> None
     fig.savefig(path, dpi=120)
 
 
+def define_flags() -> None:
+    """Only when run as a script, so that several CLIs import into one process."""
+    flags.DEFINE_list("cells", ["elman", "lstm", "gru"], "cells to compare")
+    flags.DEFINE_integer("hidden", 64, "hidden size")
+    flags.DEFINE_integer("embed", 32, "embedding size")
+    flags.DEFINE_integer("length", 60, "window length T")
+    flags.DEFINE_integer("batch", 16, "windows averaged over")
+    flags.DEFINE_integer("seed", 0, "random seed (data windows, embedding, cells)")
+    flags.DEFINE_string("out", "gradients_through_time.png", "PNG path (JSON written beside it)")
+
+
 def main(argv):
     del argv
     f = flags.FLAGS
@@ -85,4 +88,5 @@ def main(argv):
 
 
 if __name__ == "__main__":
+    define_flags()
     app.run(main)

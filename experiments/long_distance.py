@@ -48,21 +48,7 @@ from experiments import cli
 from rnnlab import agreement
 from rnnlab.data import minimal_pairs
 
-flags.DEFINE_list("workdirs", None, "training workdirs (or directories of them)")
-flags.DEFINE_list("labels", None, "a legend label per LM found (default: directory names)")
-flags.DEFINE_list("pairs", ["synthetic", "english"], "pair sets: synthetic, english")
-flags.DEFINE_list(
-    "distances", [str(d) for d in (0, 2, 4, 6, 8, 12, 16, 20, 24)], "synthetic distances"
-)
-flags.DEFINE_integer("per_distance", 100, "synthetic pairs per distance and kind")
-flags.DEFINE_list("kinds", ["agreement", "reflexive"], "synthetic pair kinds")
-flags.DEFINE_integer("seed", 0, "seed of the synthetic pairs")
-flags.DEFINE_integer("min_bin", 12, "plot: merge neighbouring distances until a bin has this many")
-flags.DEFINE_string("out", "long_distance.png", "PNG path (JSON written beside it)")
-
 # What "distance" counts in each pair set (the synthetic corpus's own definition).
-flags.mark_flag_as_required("workdirs")
-
 PAIR_SETS = {
     "synthetic": "words between the head noun and the verb",
     "english": "words between the cue and the target",
@@ -228,6 +214,23 @@ def report(results: dict) -> str:
     return "\n".join(lines)
 
 
+def define_flags() -> None:
+    """Only when run as a script, so that several CLIs import into one process."""
+    flags.DEFINE_list("workdirs", None, "training workdirs (or directories of them)")
+    flags.DEFINE_list("labels", None, "a legend label per LM found (default: directory names)")
+    flags.DEFINE_list("pairs", ["synthetic", "english"], "pair sets: synthetic, english")
+    flags.DEFINE_list(
+        "distances", [str(d) for d in (0, 2, 4, 6, 8, 12, 16, 20, 24)], "synthetic distances"
+    )
+    flags.DEFINE_integer("per_distance", 100, "synthetic pairs per distance and kind")
+    flags.DEFINE_list("kinds", ["agreement", "reflexive"], "synthetic pair kinds")
+    flags.DEFINE_integer("seed", 0, "seed of the synthetic pairs")
+    flags.DEFINE_integer(
+        "min_bin", 12, "plot: merge neighbouring distances until a bin has this many"
+    )
+    flags.DEFINE_string("out", "long_distance.png", "PNG path (JSON written beside it)")
+
+
 def main(argv):
     cli.start(argv)
     f = flags.FLAGS
@@ -249,4 +252,6 @@ def main(argv):
 
 
 if __name__ == "__main__":
+    define_flags()
+    flags.mark_flag_as_required("workdirs")
     app.run(main)

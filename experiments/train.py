@@ -11,14 +11,17 @@ from ml_collections import config_flags
 from experiments import cli
 from rnnlab import sharding, tasks, train
 
-_CONFIG = config_flags.DEFINE_config_file("config", "experiments/configs/agreement.py")
-_WORKDIR = flags.DEFINE_string("workdir", None, "checkpoints, metrics and results go here")
-flags.mark_flag_as_required("workdir")
+
+def define_flags() -> None:
+    """Only when run as a script, so that several CLIs import into one process."""
+    config_flags.DEFINE_config_file("config", "experiments/configs/agreement.py")
+    flags.DEFINE_string("workdir", None, "checkpoints, metrics and results go here")
+    flags.mark_flag_as_required("workdir")
 
 
 def main(argv):
     cli.start(argv)
-    config = _CONFIG.value
+    config = flags.FLAGS.config
     if config.distributed.initialize:  # before any other JAX call
         d = config.distributed
         sharding.initialize_distributed(
@@ -27,11 +30,12 @@ def main(argv):
             None if d.process_id < 0 else d.process_id,
         )
     try:
-        results = train.train_and_evaluate(config, _WORKDIR.value)
+        results = train.train_and_evaluate(config, flags.FLAGS.workdir)
     except tasks.ConfigError as e:
         raise SystemExit(f"error: {e}") from None
     print(train.format_results(results))
 
 
 if __name__ == "__main__":
+    define_flags()
     app.run(main)

@@ -29,10 +29,6 @@ from ml_collections import config_flags
 from experiments import cli
 from rnnlab import tasks, train
 
-_CONFIG = config_flags.DEFINE_config_file("config", "experiments/configs/transfer_sst.py")
-_WORKDIR = flags.DEFINE_string("workdir", None, "the LM, the classifiers and transfer.json")
-flags.mark_flag_as_required("workdir")
-
 ARMS = ("pretrained", "random")
 
 
@@ -112,12 +108,19 @@ def format_table(results: dict) -> str:
     return "\n".join(lines)
 
 
+def define_flags() -> None:
+    """Only when run as a script, so that several CLIs import into one process."""
+    config_flags.DEFINE_config_file("config", "experiments/configs/transfer_sst.py")
+    flags.DEFINE_string("workdir", None, "the LM, the classifiers and transfer.json")
+    flags.mark_flag_as_required("workdir")
+
+
 def main(argv):
     cli.start(argv)
     # The seeds' runs compile the same steps: compile once, reuse from disk.
-    train.enable_compilation_cache(os.path.join(_WORKDIR.value, "jax_cache"))
+    train.enable_compilation_cache(os.path.join(flags.FLAGS.workdir, "jax_cache"))
     try:
-        results = run(_CONFIG.value, _WORKDIR.value)
+        results = run(flags.FLAGS.config, flags.FLAGS.workdir)
     except tasks.ConfigError as e:
         raise SystemExit(f"error: {e}") from None
     if results is None:
@@ -126,4 +129,5 @@ def main(argv):
 
 
 if __name__ == "__main__":
+    define_flags()
     app.run(main)

@@ -34,7 +34,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from rnnlab import checkpoint
+from rnnlab import checkpoint, tasks
 from rnnlab.data import datasets
 from rnnlab.data.vocab import PAD, Vocab
 
@@ -155,7 +155,7 @@ def init_from_lm(workdir: str, params, vocab: Vocab) -> tuple[dict, dict]:
     kind = config.get("task") or datasets.task_of(config["dataset"])
     if kind != "lm":
         raise TransferError(f"init_from {workdir!r} holds a {kind!r} model, not a word LM")
-    lm_vocab = Vocab(tuple(meta["vocabs"]["words"]), bool(config.get("lowercase", False)))
+    lm_vocab = tasks.saved_vocabs(meta)["words"]
     lm_params = checkpoint.load_params(workdir, best=True)
     new, report = transfer_lm(lm_params, lm_vocab, params, vocab)
     return new, {"init_from": workdir, "lm_step": meta["best_step"], **report}

@@ -54,3 +54,13 @@ def test_cli_trains_a_tiny_config_and_prints_a_result(tmp_path: pathlib.Path):
     assert [r["step"] for r in rows if r["split"] == "dev"] == [4]
     assert (tmp_path / "curves.png").stat().st_size > 0
     assert any(name.startswith("events") for name in os.listdir(tmp_path / "tb"))
+
+
+def test_every_cli_imports_into_one_process():
+    """A notebook imports several CLIs (for their functions): none may define a flag at
+    import time, or the second import fails with DuplicateFlagError."""
+    scripts = sorted(p.stem for p in (REPO_ROOT / "experiments").glob("*.py"))
+    code = "import importlib\n" + "".join(
+        f"importlib.import_module('experiments.{s}')\n" for s in scripts
+    )
+    subprocess.run([sys.executable, "-c", code], cwd=REPO_ROOT, check=True, timeout=120)
