@@ -1,8 +1,8 @@
 r"""python -m experiments.train --config=experiments/configs/lm_lstm.py --workdir=/tmp/lm_lstm
 
 The course's lm-lstm on PTB: emb 64, LSTM 128, whole sentences with <s> and </s>,
-Adam 1e-3 (batch 16 here; the course used batch 1). Valid perplexity: not run here (its
-twin lm_minibatch was; this one only differs in batching sentences in random order).
+Adam 1e-3 (batch 16 here; the course used batch 1). Measured on 2 shared CPU cores, one
+epoch (2630 steps, 770 s while another job ran): valid perplexity 247.9.
 """
 
 from experiments.configs.base import base_config
