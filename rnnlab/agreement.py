@@ -73,8 +73,7 @@ def sentence_log_probs(
     rows = min(batch_size, len(ids))
     spec = batching.BatchSpec(batch_size=rows, pad_multiple=8, shuffle=False)
     out_N = np.zeros(len(ids), np.float64)
-    order = np.argsort([len(x) for x in ids], kind="stable")
-    for chunk in (order[i : i + rows] for i in range(0, len(order), rows)):
+    for chunk in batching.by_length([len(x) for x in ids], rows):
         batch = batching.lm_sentence_batch([ids[i] for i in chunk], spec)
         T = batch["mask_BxT"].shape[1]
         start_B = np.zeros(rows, np.int64)

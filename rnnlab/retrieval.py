@@ -31,14 +31,15 @@ def embed(model, params, vocab: Vocab, sentences: list[list[str]], batch_size: i
     """[N, S] sentence vectors (an LM reads `<s>` first, as in training)."""
     lm = isinstance(model, models.LanguageModel)
     spec = batching.BatchSpec(batch_size=batch_size, pad_multiple=8, shuffle=False)
-    out = []
-    for start in range(0, len(sentences), batch_size):
-        chunk = sentences[start : start + batch_size]
-        ids = [vocab.encode([BOS, *s] if lm else s) for s in chunk]
+    ids_N = [vocab.encode([BOS, *s] if lm else s) for s in sentences]
+    chunks = batching.by_length([len(i) for i in ids_N], batch_size)
+    parts = []
+    for rows in chunks:
+        ids = [ids_N[i] for i in rows]
         T = batching.padded_length(max(len(i) for i in ids), spec)
         tokens_BxT, mask_BxT = batching.pad_rows(ids, batch_size, T)
-        out.append(np.asarray(_encode(model, params, tokens_BxT, mask_BxT))[: len(chunk)])
-    return np.concatenate(out)
+        parts.append(np.asarray(_encode(model, params, tokens_BxT, mask_BxT))[: len(rows)])
+    return np.concatenate(parts)[np.argsort(np.concatenate(chunks))]  # back to input order
 
 
 def nearest(query_QxS: np.ndarray, corpus_NxS: np.ndarray, k: int = 5):

@@ -35,7 +35,7 @@ def spans(tags: Sequence[str]) -> list[Span]:
     start, kind = None, None
     for i, tag in enumerate([*tags, "O"]):
         prefix, _, new = tag.partition("-")
-        if tag != "O" and prefix not in ("B", "I") or tag != "O" and not new:
+        if tag != "O" and (prefix not in ("B", "I") or not new):
             raise ValueError(f"tag {i} of {list(tags)}: {tag!r} is not O, B-<type> or I-<type>")
         if start is not None and (tag == "O" or prefix == "B" or new != kind):
             out.append((kind, start, i))

@@ -118,3 +118,13 @@ def test_sst_padding_efficiency(shared_data):
     plain = BatchSpec(batch_size=32, bucketing="none", pad_multiple=1)
     unbucketed = batching.padding_efficiency(epoch_batches(encoded, plain)[1])
     assert bucketed > 0.9 and unbucketed < 0.6, (bucketed, unbucketed)
+
+
+def test_by_length_chunks_every_index_once_shortest_first():
+    lengths = [5, 1, 3, 1, 9, 2, 7]
+    chunks = batching.by_length(lengths, 3)
+    assert [len(c) for c in chunks] == [3, 3, 1]
+    order = np.concatenate(chunks)
+    assert sorted(order.tolist()) == list(range(len(lengths)))
+    assert [lengths[i] for i in order] == sorted(lengths)
+    assert order.tolist()[:2] == [1, 3]  # ties keep their input order

@@ -75,6 +75,7 @@ def test_embedding_a_sentence_does_not_depend_on_its_batch():
     tokens = np.ones((1, 4), np.int32)
     params = model.init(jax.random.PRNGKey(0), tokens, tokens > 0)["params"]
     sentences = [["a", "b"], ["c", "d", "a", "b", "c"], ["zzz"]]
-    together = retrieval.embed(model, params, vocab, sentences, batch_size=4)
-    alone = retrieval.embed(model, params, vocab, sentences[1:2], batch_size=1)
-    np.testing.assert_allclose(together[1], alone[0], atol=1e-6)
+    together = retrieval.embed(model, params, vocab, sentences, batch_size=2)  # length-sorted
+    for i, sentence in enumerate(sentences):
+        alone = retrieval.embed(model, params, vocab, [sentence], batch_size=1)
+        np.testing.assert_allclose(together[i], alone[0], atol=1e-6)

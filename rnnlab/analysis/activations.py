@@ -154,11 +154,10 @@ def sentence_vectors(
         raise ValueError("no texts to encode")
     encoded = [encode_text(t, vocabs, config) for t in texts]
     ids_N, offset = [ids for _, ids, _ in encoded], encoded[0][2]
-    order = np.argsort([len(ids) for ids in ids_N], kind="stable")  # less padding
     spec = batching.BatchSpec(batch_size=batch_size, pad_multiple=32, shuffle=False)
+    chunks = batching.by_length([len(ids) for ids in ids_N], batch_size)
     parts = []
-    for start in range(0, len(texts), batch_size):
-        rows = order[start : start + batch_size]
+    for rows in chunks:
         ids = [ids_N[i] for i in rows]
         T = batching.padded_length(max(len(i) for i in ids), spec)
         tokens_BxT, mask_BxT = batching.pad_rows(ids, batch_size, T)
@@ -171,9 +170,7 @@ def sentence_vectors(
             summed = np.einsum("bt,btu->bu", real_BxT, stack_units(steps))
             vecs = summed / np.maximum(real_BxT.sum(1, keepdims=True), 1)
         parts.append(np.asarray(vecs)[: len(rows)])
-    out_NxU = np.empty((len(texts), parts[0].shape[1]))
-    out_NxU[order] = np.concatenate(parts)
-    return out_NxU
+    return np.concatenate(parts)[np.argsort(np.concatenate(chunks))]  # back to input order
 
 
 # --------------------------------------------------------------------------- units

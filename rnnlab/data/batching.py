@@ -66,6 +66,12 @@ def _chunks(indices: np.ndarray, size: int) -> list[np.ndarray]:
     return [indices[i : i + size] for i in range(0, len(indices), size)]
 
 
+def by_length(lengths_N: Sequence[int], rows: int) -> list[np.ndarray]:
+    """Indices of N sequences in chunks of at most `rows`, shortest first: inference
+    batches with little padding (write each chunk's results back with out[chunk] = ...)."""
+    return _chunks(np.argsort(np.asarray(lengths_N), kind="stable"), rows)
+
+
 def plan_batches(
     lengths_N: Sequence[int], spec: BatchSpec, *, seed: int, epoch: int
 ) -> list[np.ndarray]:
