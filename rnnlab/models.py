@@ -8,6 +8,8 @@ bidirectionality mean exactly what `rnnlab.recurrent` pins down. Dropout draws f
 
 from __future__ import annotations
 
+import dataclasses
+
 import flax.linen as nn
 import jax
 import jax.numpy as jnp
@@ -15,6 +17,25 @@ import jax.numpy as jnp
 from rnnlab import cells, recurrent
 
 POOLINGS = ("final", "mean", "max")
+COMPUTE_DTYPES = ("", "float32", "bfloat16")
+
+
+@dataclasses.dataclass(frozen=True)
+class Levers:
+    """Speed options of `recurrent.run` (config `model.unroll`, `model.remat_chunk`,
+    `model.compute_dtype`): the same function up to float rounding, tested in
+    tests/test_levers.py. Frozen, so that it can be a field of a Flax module."""
+
+    unroll: int = 1
+    remat_chunk: int = 0  # 0 = no jax.checkpoint over time chunks
+    compute_dtype: str = ""  # "" = the parameters' dtype; "bfloat16" = bf16 matmuls
+
+    def run_kwargs(self) -> dict:
+        return {
+            "unroll": self.unroll,
+            "remat_chunk": self.remat_chunk or None,
+            "compute_dtype": jnp.dtype(self.compute_dtype) if self.compute_dtype else None,
+        }
 
 
 def check_positive(**sizes: int) -> None:
@@ -32,6 +53,7 @@ class Recurrent(nn.Module):
     num_layers: int = 1
     bidirectional: bool = False
     dropout: float = 0.0
+    levers: Levers = Levers()
 
     @nn.compact
     def __call__(self, xs_BxTxD, mask_BxT, carry0=None, *, train: bool = False):
@@ -54,6 +76,7 @@ class Recurrent(nn.Module):
             bidirectional=self.bidirectional,
             dropout_rate=rate,
             dropout_key=key,
+            **self.levers.run_kwargs(),
         )
 
     def initial_carry(self, batch_size: int) -> list:
@@ -89,6 +112,7 @@ class Classifier(nn.Module):
     bidirectional: bool = True
     pooling: str = "final"
     dropout: float = 0.0
+    levers: Levers = Levers()
 
     @nn.compact
     def __call__(self, tokens_BxT, mask_BxT, *, train: bool = False):
@@ -100,7 +124,12 @@ class Classifier(nn.Module):
         drop = nn.Dropout(self.dropout, deterministic=not train)
         xs_BxTxE = drop(nn.Embed(self.vocab_size, self.embed_dim)(tokens_BxT))
         carries, hs_BxTxH = Recurrent(
-            self.cell, self.hidden_size, self.num_layers, self.bidirectional, self.dropout
+            self.cell,
+            self.hidden_size,
+            self.num_layers,
+            self.bidirectional,
+            self.dropout,
+            self.levers,
         )(xs_BxTxE, mask_BxT, train=train)
         finals = [_layer_hidden(c, self.bidirectional) for c in carries]
         sentence_BxS = pool(hs_BxTxH, mask_BxT, finals, self.pooling)
@@ -131,11 +160,14 @@ class LanguageModel(nn.Module):
     dropout: float = 0.0
     tie_weights: bool = False
     num_classes: int = 0
+    levers: Levers = Levers()
 
     def setup(self):
         check_positive(vocab_size=self.vocab_size, embed_dim=self.embed_dim)
         self.embed = nn.Embed(self.vocab_size, self.embed_dim)
-        self.rnn = Recurrent(self.cell, self.hidden_size, self.num_layers, False, self.dropout)
+        self.rnn = Recurrent(
+            self.cell, self.hidden_size, self.num_layers, False, self.dropout, self.levers
+        )
         self.drop = nn.Dropout(self.dropout)
         if self.tie_weights:
             if self.hidden_size != self.embed_dim:
@@ -203,6 +235,7 @@ class Tagger(nn.Module):
     num_chars: int = 0
     char_embed_dim: int = 32
     char_hidden_size: int = 32
+    levers: Levers = Levers()
 
     @nn.compact
     def __call__(self, tokens_BxT, mask_BxT, chars_BxTxW=None, *, train: bool = False):
@@ -217,7 +250,8 @@ class Tagger(nn.Module):
             words_BxTxC = enc(chars_BxTxW.reshape(B * T, W), train=train).reshape(B, T, -1)
             xs_BxTxE = jnp.concatenate([xs_BxTxE, words_BxTxC], axis=-1)
         drop = nn.Dropout(self.dropout, deterministic=not train)
-        _, hs_BxTxH = Recurrent(self.cell, self.hidden_size, self.num_layers, True, self.dropout)(
-            drop(xs_BxTxE), mask_BxT, train=train
+        rnn = Recurrent(
+            self.cell, self.hidden_size, self.num_layers, True, self.dropout, self.levers
         )
+        _, hs_BxTxH = rnn(drop(xs_BxTxE), mask_BxT, train=train)
         return nn.Dense(self.num_tags)(drop(hs_BxTxH))

@@ -64,6 +64,13 @@ def validate(config) -> None:
             errors.append(f"unknown cell {name!r}; expected one of {sorted(cells.CELLS)}")
     if not 0.0 <= m.dropout < 1.0:
         errors.append(f"model.dropout must be in [0, 1), got {m.dropout}")
+    if not isinstance(m.unroll, int) or m.unroll <= 0:
+        errors.append(f"model.unroll must be a positive int, got {m.unroll!r}")
+    if not isinstance(m.remat_chunk, int) or m.remat_chunk < 0:
+        errors.append(f"model.remat_chunk must be an int >= 0 (0 = off), got {m.remat_chunk!r}")
+    if m.compute_dtype not in models.COMPUTE_DTYPES:
+        errors.append(f"model.compute_dtype must be one of {models.COMPUTE_DTYPES}, "
+                      f"got {m.compute_dtype!r}")  # fmt: skip
     if config.lm_mode not in LM_MODES:
         errors.append(f"lm_mode must be one of {LM_MODES}, got {config.lm_mode!r}")
     if config.optimizer not in ("adam", "sgd"):
@@ -218,19 +225,24 @@ def build(config) -> Task:
 def make_model(config, kind: str, vocabs: dict[str, Vocab], num_classes: int = 0) -> nn.Module:
     m = config.model
     V = len(vocabs["words"])
+    # Configs saved before the levers existed simply lack them (defaults then).
+    levers = models.Levers(
+        **{f.name: m[f.name] for f in dataclasses.fields(models.Levers) if f.name in m}
+    )
     if kind == "classification":
         return models.Classifier(
             V, num_classes, m.embed_dim, m.hidden_size, m.cell, m.num_layers, m.bidirectional,
-            m.pooling, m.dropout,
+            m.pooling, m.dropout, levers,
         )  # fmt: skip
     if kind == "tagging":
         return models.Tagger(
             V, len(vocabs["tags"]), m.embed_dim, m.hidden_size, m.cell, m.num_layers, m.dropout,
-            len(vocabs.get("chars", ())), m.char_embed_dim, m.char_hidden_size,
+            len(vocabs.get("chars", ())), m.char_embed_dim, m.char_hidden_size, levers,
         )  # fmt: skip
     return models.LanguageModel(
-        V, m.embed_dim, m.hidden_size, m.cell, m.num_layers, m.dropout, m.tie_weights, num_classes
-    )
+        V, m.embed_dim, m.hidden_size, m.cell, m.num_layers, m.dropout, m.tie_weights,
+        num_classes, levers,
+    )  # fmt: skip
 
 
 def make_forward(kind: str, model: nn.Module) -> Callable:

@@ -184,6 +184,38 @@ def test_a_few_steps_lower_the_loss(make):
     assert value < 0.5 * first
 
 
+@pytest.mark.parametrize(
+    "levers, atol",
+    [
+        (models.Levers(unroll=3, remat_chunk=2), 1e-6),
+        (models.Levers(compute_dtype="bfloat16"), 3e-2),
+    ],
+)
+def test_levers_from_the_config_keep_the_models_function(levers, atol):
+    """Config-selected speed levers: same logits and gradients as the default path."""
+    tokens, mask = _batch()
+    for make in (
+        lambda lv: models.LanguageModel(V, 8, 6, "lstm", 2, levers=lv),
+        lambda lv: models.Tagger(V, K, 8, 6, "gru", levers=lv),
+        lambda lv: models.Classifier(V, C, 8, 6, "lstm", levers=lv),
+    ):
+        reference, fast = make(models.Levers()), make(levers)
+        params = reference.init(jax.random.PRNGKey(0), tokens, mask)
+
+        def loss(params, model):
+            out = model.apply(params, tokens, mask)[0]
+            return jnp.sum(jnp.where(mask[..., None], out, 0) if out.ndim == 3 else out)
+
+        if levers.compute_dtype:  # the lever reaches recurrent.run: its matmuls are bf16
+            assert "bf16" in str(jax.make_jaxpr(loss, static_argnums=1)(params, fast))
+        want, want_grad = jax.value_and_grad(loss)(params, reference)
+        got, got_grad = jax.value_and_grad(loss)(params, fast)
+        scale = float(jnp.abs(want)) + 1.0
+        np.testing.assert_allclose(got / scale, want / scale, atol=atol)
+        for g, w in zip(jax.tree.leaves(got_grad), jax.tree.leaves(want_grad), strict=True):
+            np.testing.assert_allclose(g, w, atol=atol * (1 + float(jnp.abs(w).max())))
+
+
 def test_bad_sizes_and_cells_raise_clearly():
     tokens, mask = _batch()
     with pytest.raises(ValueError, match="hidden_size"):

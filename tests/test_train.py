@@ -114,6 +114,8 @@ def test_nonfinite_loss_stops_with_the_step_or_is_skipped(tmp_path):
         ({"model.cell": "lstm,transformer"}, "unknown cell 'transformer'"),
         ({"dataset": "ptb", "source_dir": "/no/such/dir"}, "source_dir '/no/such/dir'"),
         ({"dataset": "nope"}, "unknown dataset 'nope'"),
+        ({"model.unroll": 0}, "model.unroll must be a positive int"),
+        ({"model.compute_dtype": "fp8"}, "model.compute_dtype must be one of"),
     ],
 )
 def test_bad_config_values_give_one_clear_error(tmp_path, overrides, message):
