@@ -247,33 +247,49 @@ def _train(config, workdir: str, task: tasks.Task, on_step) -> dict:
     step = int(state["step"])
     writer = metrics_io.MetricsWriter(workdir, resume_step=step if restored is not None else None)
     progress = metrics_io.Progress(total_steps, step, config.log_every, os.path.basename(workdir))
-    stopped, skipped, window = None, 0, []
+    stopped, skipped, pending, window, last = None, 0, [], [], {}
 
     def save(best=False):
         ckpt.save(state, data_iter.get_state(), meta, best=best)
+
+    def drain() -> bool:
+        """Reads the metrics of the steps still on the device in one transfer (no
+        per-step host sync: the host prepares the next batch while the device works).
+        Returns False, setting `stopped`, at the first non-finite step. Such a step left
+        the state as it was, so a state saved after a drain that passed is good."""
+        nonlocal stopped, skipped
+        drained = jax.device_get([m for _, m in pending])
+        for (at, _), m in zip(pending, drained, strict=True):
+            if not m["finite"]:
+                if not config.skip_nonfinite:
+                    stopped = f"non-finite loss {float(m['loss'])} at step {at}"
+                    return False
+                skipped += 1
+            window.append(float(m["loss"]))
+            last.update({k: float(v) for k, v in m.items()})
+        pending.clear()
+        return True
 
     with _StopSignal() as stop:
         while step < total_steps:
             batch = next(data_iter)
             state, metrics = step_fn(state, put(batch))
             step += 1
-            if not bool(metrics["finite"]):
-                if not config.skip_nonfinite:
-                    stopped = f"non-finite loss {float(metrics['loss'])} at step {step}"
-                    break
-                skipped += 1
-            window.append(float(metrics["loss"]))
+            pending.append((step, metrics))
+            real_tokens = int(batch["mask_BxT"].sum()) * jax.process_count()
             log = step % config.log_every == 0 or step == total_steps
+            evaluate_now = step % config.eval_every == 0 or step == total_steps
+            save_now = step % config.checkpoint_every == 0 or step == total_steps
+            if (log or evaluate_now or save_now or stop.received) and not drain():
+                break
             logged = None
             if log:  # the loss averaged over the steps since the last line (less noise)
-                logged = {k: float(v) for k, v in metrics.items()}
-                logged["loss"] = sum(window) / len(window)
+                logged = {**last, "loss": sum(window) / len(window)}
                 window.clear()
-            real_tokens = int(batch["mask_BxT"].sum()) * jax.process_count()
             progress.update(step, real_tokens, logged)
             if log:
                 writer.write(step, "train", logged)
-            if step % config.eval_every == 0 or step == total_steps:
+            if evaluate_now:
                 dev = evaluate(eval_fn, state["params"], dev_batches, task.stream, zero_carry)
                 dev.update(_pair_metrics(config, task, state["params"]))
                 writer.write(step, "dev", dev)
@@ -285,11 +301,13 @@ def _train(config, workdir: str, task: tasks.Task, on_step) -> dict:
                     meta["stale_evals"] += 1
                 if config.early_stop_evals and meta["stale_evals"] >= config.early_stop_evals:
                     stopped = f"early stop at step {step}"
-            if step % config.checkpoint_every == 0 or step == total_steps:
+            if save_now:
                 save()
             if on_step is not None:
                 on_step(step)
             if stop.received:
+                if not drain():
+                    break
                 save()
                 stopped = f"SIGTERM: checkpoint saved at step {step}"
                 break

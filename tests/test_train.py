@@ -6,6 +6,7 @@ import signal
 import tempfile
 
 import jax
+import jax.numpy as jnp
 import numpy as np
 import pytest
 
@@ -105,6 +106,26 @@ def test_nonfinite_loss_stops_with_the_step_or_is_skipped(tmp_path):
     results = train.train_and_evaluate(config, str(tmp_path / "skip"))
     assert results["skipped_nonfinite"] == 4
     assert np.isfinite(results["dev"]["loss"])
+
+
+def test_nonfinite_step_is_named_though_metrics_are_read_late(tmp_path, monkeypatch):
+    """The loop reads metrics only at log/eval/checkpoint steps (no per-step sync); a
+    NaN at step 3 must still be reported as step 3, and skipped as one batch."""
+    original = train.train_step
+
+    def nan_at_step_3(state, batch, **kwargs):
+        new, metrics = original(state, batch, **kwargs)
+        bad = new["step"] == 3
+        nan = jnp.where(bad, jnp.nan, metrics["loss"])
+        return new, {**metrics, "loss": nan, "finite": metrics["finite"] & ~bad}
+
+    monkeypatch.setattr(train, "train_step", nan_at_step_3)
+    config = tiny_config(log_every=100, eval_every=100)
+    with pytest.raises(train.NonFiniteLossError, match="nan at step 3;"):
+        train.train_and_evaluate(config, str(tmp_path / "stop"))
+    assert checkpoint.load_meta(str(tmp_path / "stop")) is None  # nothing saved past it
+    config.skip_nonfinite = True
+    assert train.train_and_evaluate(config, str(tmp_path / "skip"))["skipped_nonfinite"] == 1
 
 
 @pytest.mark.parametrize(
