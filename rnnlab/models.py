@@ -223,7 +223,12 @@ class CharWordEncoder(nn.Module):
 
 
 class Tagger(nn.Module):
-    """Word embedding (+ char-BiLSTM word vector) -> BiRNN -> per-token tag logits."""
+    """Word embedding (+ char-BiLSTM word vector) -> BiRNN -> per-token tag logits.
+
+    Word dropout (training only) replaces real tokens by `unk_id` with probability
+    `word_dropout`, so that <unk> is trained and the character encoder learns to carry
+    the words that dev/test sentences have but training did not.
+    """
 
     vocab_size: int
     num_tags: int
@@ -236,11 +241,17 @@ class Tagger(nn.Module):
     char_embed_dim: int = 32
     char_hidden_size: int = 32
     levers: Levers = Levers()
+    word_dropout: float = 0.0
+    unk_id: int = 1
 
     @nn.compact
     def __call__(self, tokens_BxT, mask_BxT, chars_BxTxW=None, *, train: bool = False):
         check_positive(vocab_size=self.vocab_size, num_tags=self.num_tags,
                        embed_dim=self.embed_dim)  # fmt: skip
+        if train and self.word_dropout > 0.0:
+            key = self.make_rng("dropout")
+            drop_BxT = jax.random.bernoulli(key, self.word_dropout, tokens_BxT.shape)
+            tokens_BxT = jnp.where(drop_BxT & mask_BxT, self.unk_id, tokens_BxT)
         xs_BxTxE = nn.Embed(self.vocab_size, self.embed_dim)(tokens_BxT)
         if self.num_chars > 0:
             if chars_BxTxW is None:

@@ -64,6 +64,8 @@ def validate(config) -> None:
             errors.append(f"unknown cell {name!r}; expected one of {sorted(cells.CELLS)}")
     if not 0.0 <= m.dropout < 1.0:
         errors.append(f"model.dropout must be in [0, 1), got {m.dropout}")
+    if not 0.0 <= m.word_dropout < 1.0:
+        errors.append(f"model.word_dropout must be in [0, 1), got {m.word_dropout}")
     if not isinstance(m.unroll, int) or m.unroll <= 0:
         errors.append(f"model.unroll must be a positive int, got {m.unroll!r}")
     if not isinstance(m.remat_chunk, int) or m.remat_chunk < 0:
@@ -91,6 +93,8 @@ def validate(config) -> None:
                     f"dataset {local[0]!r} reads local files, but source_dir {source!r} is not "
                     "a directory (set --config.source_dir=/path/to/shared/data)"
                 )
+        if m.word_dropout and kind != "tagging":
+            errors.append(f"model.word_dropout is a tagger option; this config's task is {kind!r}")
         if kind == "chars" and config.lm_mode != "stream":
             errors.append("character data is a stream: set lm_mode='stream'")
         errors += _transfer_errors(config, kind)
@@ -238,6 +242,7 @@ def make_model(config, kind: str, vocabs: dict[str, Vocab], num_classes: int = 0
         return models.Tagger(
             V, len(vocabs["tags"]), m.embed_dim, m.hidden_size, m.cell, m.num_layers, m.dropout,
             len(vocabs.get("chars", ())), m.char_embed_dim, m.char_hidden_size, levers,
+            m.get("word_dropout", 0.0), vocabs["words"].unk_id,
         )  # fmt: skip
     return models.LanguageModel(
         V, m.embed_dim, m.hidden_size, m.cell, m.num_layers, m.dropout, m.tie_weights,

@@ -137,6 +137,38 @@ def test_tagger_with_char_encoder_padding():
         model.apply(params, tokens, mask)
 
 
+def test_tagger_word_dropout_only_in_training_and_only_on_real_tokens():
+    """Rate 0 is the plain tagger; with rate > 0, eval is untouched, and training sees
+    <unk> in place of some real tokens, never in place of padding."""
+    tokens, mask = _repad(*_batch(), extra=9)  # garbage padding: must never be replaced
+    chars = np.random.default_rng(1).integers(1, 11, (*tokens.shape, 4)).astype(np.int32)
+    sizes = dict(embed_dim=V, hidden_size=6, num_chars=11, char_embed_dim=4,
+                 char_hidden_size=3, dropout=0.3)  # fmt: skip
+    plain = models.Tagger(V, K, **sizes)
+    params = plain.init(jax.random.PRNGKey(0), tokens, mask, chars)["params"]
+    params["Embed_0"]["embedding"] = jnp.eye(V)  # one-hot rows: the embedding shows the ids
+    rngs = {"dropout": jax.random.PRNGKey(3)}
+
+    def run(model, train):
+        logits, state = model.apply({"params": params}, tokens, mask, chars, train=train,
+                                    rngs=rngs, capture_intermediates=True)  # fmt: skip
+        ids_BxT = jnp.argmax(state["intermediates"]["Embed_0"]["__call__"][0], axis=-1)
+        return logits, np.asarray(ids_BxT)
+
+    want, _ = run(plain, train=True)
+    got, ids = run(models.Tagger(V, K, **sizes, word_dropout=0.0), train=True)
+    np.testing.assert_array_equal(got, want)
+    np.testing.assert_array_equal(ids, tokens)
+    on = models.Tagger(V, K, **sizes, word_dropout=0.5, unk_id=1)
+    got, ids = run(on, train=False)
+    np.testing.assert_array_equal(got, run(plain, train=False)[0])
+    np.testing.assert_array_equal(ids, tokens)
+    _, ids = run(on, train=True)
+    replaced = ids != tokens
+    assert np.all(ids[replaced] == 1) and not np.any(replaced & ~mask)
+    assert 0 < replaced.sum() < mask.sum()
+
+
 def test_sequence_loss_ignores_filler_rows():
     logits = jnp.array([[2.0, 0.0, 0.0], [0.0, 5.0, 0.0], [9.0, 9.0, -9.0]])
     labels = jnp.array([0, 2, 1])

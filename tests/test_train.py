@@ -128,6 +128,18 @@ def test_nonfinite_step_is_named_though_metrics_are_read_late(tmp_path, monkeypa
     assert train.train_and_evaluate(config, str(tmp_path / "skip"))["skipped_nonfinite"] == 1
 
 
+def test_tagger_word_dropout_from_the_config_reaches_the_train_step(tmp_path):
+    tagger = {"dataset": "synthetic:tagging", "metric": "accuracy", "num_steps": 2}
+    task = tasks.build(tiny_config(**tagger, **{"model.word_dropout": 0.3}))
+    assert task.model.word_dropout == 0.3 and task.model.unk_id == task.vocabs["words"].unk_id
+    for rate in (0.0, 0.3):
+        config = tiny_config(**tagger, **{"model.word_dropout": rate})
+        train.train_and_evaluate(config, str(tmp_path / str(rate)))
+    with pytest.raises(AssertionError):  # the same data and keys: only word dropout differs
+        jax.tree.map(np.testing.assert_array_equal, _params(tmp_path / "0.0"),
+                     _params(tmp_path / "0.3"))  # fmt: skip
+
+
 @pytest.mark.parametrize(
     "overrides, message",
     [
@@ -137,6 +149,8 @@ def test_nonfinite_step_is_named_though_metrics_are_read_late(tmp_path, monkeypa
         ({"dataset": "nope"}, "unknown dataset 'nope'"),
         ({"model.unroll": 0}, "model.unroll must be a positive int"),
         ({"model.compute_dtype": "fp8"}, "model.compute_dtype must be one of"),
+        ({"model.word_dropout": 1.0}, r"model.word_dropout must be in \[0, 1\)"),
+        ({"model.word_dropout": 0.25}, "model.word_dropout is a tagger option"),
     ],
 )
 def test_bad_config_values_give_one_clear_error(tmp_path, overrides, message):

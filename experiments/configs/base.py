@@ -52,6 +52,7 @@ def base_config() -> ml_collections.ConfigDict:
     c.model.tie_weights = False  # LM
     c.model.char_embed_dim = 32  # tagger character encoder (used if char_hidden_size > 0)
     c.model.char_hidden_size = 0
+    c.model.word_dropout = 0.0  # tagger, training only: a real token -> <unk> with this rate
     # Speed levers of rnnlab.recurrent.run (same results up to rounding): steps per
     # lax.scan iteration (4 is faster on GPU), jax.checkpoint over chunks of this many
     # steps (0 = off; long sequences), "bfloat16" matmuls with float32 parameters/carries.
