@@ -51,7 +51,7 @@ QUICK_BT = {
     "long": (16, 128),
 }
 CPU_IMPLS = "rnnlab,flax,torch"
-GPU_IMPLS = "rnnlab,rnnlab-unroll4,rnnlab-cudnn,flax,torch"
+GPU_IMPLS = "rnnlab,rnnlab-cudnn,flax,torch"  # rnnlab: unroll 4 on GPU (recurrent.default_unroll)
 UNROLLS = (1, 2, 4, 8, 16)
 RESULTS_DIR = pathlib.Path(__file__).resolve().parent / "results"
 

@@ -26,13 +26,13 @@ class Levers:
     `model.compute_dtype`): the same function up to float rounding, tested in
     tests/test_levers.py. Frozen, so that it can be a field of a Flax module."""
 
-    unroll: int = 1
+    unroll: int = 0  # 0 = recurrent.default_unroll() (4 on GPU, 1 on CPU)
     remat_chunk: int = 0  # 0 = no jax.checkpoint over time chunks
     compute_dtype: str = ""  # "" = the parameters' dtype; "bfloat16" = bf16 matmuls
 
     def run_kwargs(self) -> dict:
         return {
-            "unroll": self.unroll,
+            "unroll": self.unroll or None,
             "remat_chunk": self.remat_chunk or None,
             "compute_dtype": jnp.dtype(self.compute_dtype) if self.compute_dtype else None,
         }

@@ -16,7 +16,9 @@ Two formulations compute the same numbers:
   the recurrent half runs, vmapped over the batch (XLA turns it into a batched matmul).
 
 Optional levers (keyword-only, each checked against the reference in tests/test_levers.py):
-- `unroll=K`: steps per `lax.scan` iteration (see benchmarks/README.md for the sweep).
+- `unroll=K`: steps per `lax.scan` iteration. The default (None) is 4 on a GPU, where
+  it beat 1 on every benchmark shape (1.1–1.4× on an H100), and 1 elsewhere (no gain on
+  CPU, longer compiles; see benchmarks/README.md).
 - `compute_dtype=jnp.bfloat16`: mixed precision. Weight matrices are cast for the
   matmuls; parameters (and their gradients), biases, gates and carries keep their dtype.
 - `remat_chunk=K`: `jax.checkpoint` over chunks of K time steps. The backward pass stores
@@ -74,6 +76,11 @@ def _masked(update, params: Params, carry: PyTree, u: jax.Array, real: jax.Array
     new_carry, h_H = update(params, carry, u)
     carry = jax.tree.map(lambda new, old: jnp.where(real, new, old), new_carry, carry)
     return carry, jnp.where(real, h_H, jnp.zeros_like(h_H))
+
+
+def default_unroll() -> int:
+    """Steps per scan iteration when the caller gives none: 4 on GPU, else 1."""
+    return 4 if jax.default_backend() == "gpu" else 1
 
 
 def _scan(body, carry, xs, reverse: bool, unroll, remat_chunk: int | None):
@@ -200,7 +207,7 @@ def run(
     reverse: bool = False,
     *,
     impl: str | None = None,
-    unroll: int | bool = 1,
+    unroll: int | bool | None = None,
     compute_dtype: Any = None,
     remat_chunk: int | None = None,
 ) -> tuple[PyTree, jax.Array]:
@@ -212,7 +219,7 @@ def run(
       reverse: visit real steps from last to first (outputs stay at their positions).
       impl: "hoisted", "vmap" or "cudnn_lstm" (see module docstring); None picks
         "hoisted" when the cell can hoist its input projection.
-      unroll: passed to `lax.scan` (steps per loop iteration).
+      unroll: passed to `lax.scan` (steps per loop iteration); None: `default_unroll()`.
       compute_dtype: e.g. jnp.bfloat16: the dtype of every matmul (mixed precision).
       remat_chunk: recompute the backward pass in chunks of this many steps.
 
@@ -232,6 +239,7 @@ def run(
     if compute_dtype is not None:
         # Matrices only: biases stay in the carry's precision (they are added, not multiplied).
         params = jax.tree.map(lambda a: a.astype(compute_dtype) if a.ndim >= 2 else a, params)
+    unroll = default_unroll() if unroll is None else unroll
     scan_kwargs = {"unroll": unroll, "remat_chunk": remat_chunk}
     if impl == "hoisted":
         if not cell.can_hoist:

@@ -66,8 +66,8 @@ def validate(config) -> None:
         errors.append(f"model.dropout must be in [0, 1), got {m.dropout}")
     if not 0.0 <= m.word_dropout < 1.0:
         errors.append(f"model.word_dropout must be in [0, 1), got {m.word_dropout}")
-    if not isinstance(m.unroll, int) or m.unroll <= 0:
-        errors.append(f"model.unroll must be a positive int, got {m.unroll!r}")
+    if not isinstance(m.unroll, int) or m.unroll < 0:
+        errors.append(f"model.unroll must be an int >= 0 (0 = by backend), got {m.unroll!r}")
     if not isinstance(m.remat_chunk, int) or m.remat_chunk < 0:
         errors.append(f"model.remat_chunk must be an int >= 0 (0 = off), got {m.remat_chunk!r}")
     if m.compute_dtype not in models.COMPUTE_DTYPES:

@@ -147,7 +147,7 @@ def test_tagger_word_dropout_from_the_config_reaches_the_train_step(tmp_path):
         ({"model.cell": "lstm,transformer"}, "unknown cell 'transformer'"),
         ({"dataset": "ptb", "source_dir": "/no/such/dir"}, "source_dir '/no/such/dir'"),
         ({"dataset": "nope"}, "unknown dataset 'nope'"),
-        ({"model.unroll": 0}, "model.unroll must be a positive int"),
+        ({"model.unroll": -1}, "model.unroll must be an int >= 0"),
         ({"model.compute_dtype": "fp8"}, "model.compute_dtype must be one of"),
         ({"model.word_dropout": 1.0}, r"model.word_dropout must be in \[0, 1\)"),
         ({"model.word_dropout": 0.25}, "model.word_dropout is a tagger option"),

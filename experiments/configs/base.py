@@ -54,9 +54,10 @@ def base_config() -> ml_collections.ConfigDict:
     c.model.char_hidden_size = 0
     c.model.word_dropout = 0.0  # tagger, training only: a real token -> <unk> with this rate
     # Speed levers of rnnlab.recurrent.run (same results up to rounding): steps per
-    # lax.scan iteration (4 is faster on GPU), jax.checkpoint over chunks of this many
-    # steps (0 = off; long sequences), "bfloat16" matmuls with float32 parameters/carries.
-    c.model.unroll = 1
+    # lax.scan iteration (0 = by backend: 4 on GPU, 1 on CPU), jax.checkpoint over chunks
+    # of this many steps (0 = off; long sequences), "bfloat16" matmuls with float32
+    # parameters and carries.
+    c.model.unroll = 0
     c.model.remat_chunk = 0
     c.model.compute_dtype = ""
 
