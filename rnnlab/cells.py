@@ -17,6 +17,12 @@ which runs `project` once over all time steps as one big matmul, does the same
 arithmetic as the per-step reference. A user-defined cell needs only the three contract
 functions: `Cell(hidden_size, init, initial_carry, step)`.
 
+Where the recurrent matrix enters only as `z = gx + h @ U_HxG` (Elman, LSTM; not the
+GRU, whose reset gate acts before the matmul), the cell also gives `activate(carry, z)`,
+the elementwise rest, and `recur` is derived from it. That lets `rnnlab.recurrent` take
+the gradient of U as one big matmul after the backward loop (as cuDNN does) instead of a
+rank-B update at every step.
+
 Gates are fused: one `[D, G·H]` input matrix and one `[H, G·H]` recurrent matrix per cell
 (G = 4 for the LSTM in the order i, f, g, o; G = 3 for the GRU in the order r, z, n).
 
@@ -54,12 +60,17 @@ class Cell:
     project: Callable[[Params, jax.Array], jax.Array] | None = None
     recur: Callable[[Params, PyTree, jax.Array], tuple[PyTree, jax.Array]] | None = None
     name: str = "custom"
+    # recur(params, carry, gx) == activate(carry, gx + matmul(h, params["U_HxG"])), h the
+    # carry's first leaf. Clear it when replacing `recur` by something else.
+    activate: Callable[[PyTree, jax.Array], tuple[PyTree, jax.Array]] | None = None
 
     def __post_init__(self):
         if not isinstance(self.hidden_size, int) or self.hidden_size <= 0:
             raise ValueError(
                 f"{self.name}: hidden_size must be a positive int, got {self.hidden_size!r}"
             )
+        if self.activate is not None and self.recur is None:
+            object.__setattr__(self, "recur", _additive_recur(self.activate))
         if (self.project is None) != (self.recur is None):
             raise ValueError(f"{self.name}: give both `project` and `recur`, or neither")
         if self.step is None:
@@ -76,6 +87,13 @@ class Cell:
     def can_hoist(self) -> bool:
         """Whether the input projection can be hoisted out of the time loop."""
         return self.project is not None
+
+
+def _additive_recur(activate):
+    def recur(params, carry, gx_G):
+        return activate(carry, gx_G + matmul(carry_output(carry), params["U_HxG"]))
+
+    return recur
 
 
 def carry_output(carry: PyTree) -> jax.Array:
@@ -138,8 +156,8 @@ def _zeros_carry(hidden_size: int, num_states: int) -> Callable[..., PyTree]:
 def elman(hidden_size: int, param_dtype=jnp.float32) -> Cell:
     """Elman (simple) RNN: h' = tanh(W x + U h + b)."""
 
-    def recur(params, h_H, gx_H):
-        h_H = jnp.tanh(gx_H + matmul(h_H, params["U_HxG"]))
+    def activate(h_H, z_H):
+        h_H = jnp.tanh(z_H)
         return h_H, h_H
 
     return Cell(
@@ -147,7 +165,7 @@ def elman(hidden_size: int, param_dtype=jnp.float32) -> Cell:
         init=_gated_init(hidden_size, 1, lambda dt: jnp.zeros((hidden_size,), dt), param_dtype),
         initial_carry=_zeros_carry(hidden_size, 1),
         project=_project,
-        recur=recur,
+        activate=activate,
         name="elman",
     )
 
@@ -163,9 +181,8 @@ def lstm(hidden_size: int, param_dtype=jnp.float32) -> Cell:
     def bias_G(dtype):
         return jnp.zeros((4 * H,), dtype).at[H : 2 * H].set(1.0)
 
-    def recur(params, carry, gx_G):
-        h_H, c_H = carry
-        z_G = gx_G + matmul(h_H, params["U_HxG"])
+    def activate(carry, z_G):
+        _, c_H = carry
         i, f, g, o = jnp.split(z_G, 4, axis=-1)
         c_H = jax.nn.sigmoid(f) * c_H + jax.nn.sigmoid(i) * jnp.tanh(g)
         h_H = jax.nn.sigmoid(o) * jnp.tanh(c_H)
@@ -176,7 +193,7 @@ def lstm(hidden_size: int, param_dtype=jnp.float32) -> Cell:
         init=_gated_init(H, 4, bias_G, param_dtype),
         initial_carry=_zeros_carry(H, 2),
         project=_project,
-        recur=recur,
+        activate=activate,
         name="lstm",
     )
 

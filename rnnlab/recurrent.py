@@ -41,6 +41,7 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 
+from rnnlab import cells
 from rnnlab.cells import Cell, Params
 
 PyTree = Any
@@ -84,15 +85,24 @@ def default_unroll() -> int:
 
 
 def _scan(body, carry, xs, reverse: bool, unroll, remat_chunk: int | None):
-    """`lax.scan` over the leading (time) axis of `xs`.
+    """`lax.scan` of `body` over the leading (time) axis of `xs` (see `_in_chunks`)."""
 
-    With `remat_chunk=K`, an outer scan over ceil(T/K) chunks of an inner, checkpointed
-    scan of K steps: the backward pass keeps one carry per chunk and recomputes the rest.
+    def scan(carry, xs):
+        return jax.lax.scan(body, carry, xs, reverse=reverse, unroll=unroll)
+
+    return _in_chunks(scan, carry, xs, reverse, remat_chunk)
+
+
+def _in_chunks(scan, carry, xs, reverse: bool, remat_chunk: int | None):
+    """`scan(carry, xs)`, a scan over the leading (time) axis of `xs`.
+
+    With `remat_chunk=K`, an outer scan over ceil(T/K) chunks of a checkpointed `scan`
+    of K steps: the backward pass keeps one carry per chunk and recomputes the rest.
     T is padded to a multiple of K with all-zero steps, which must be masked steps (a
     zero mask), so they pass the carry through in either direction.
     """
     if remat_chunk is None:
-        return jax.lax.scan(body, carry, xs, reverse=reverse, unroll=unroll)
+        return scan(carry, xs)
     if remat_chunk < 1:
         raise ValueError(f"remat_chunk must be >= 1, got {remat_chunk}")
     T = jax.tree.leaves(xs)[0].shape[0]
@@ -103,10 +113,7 @@ def _scan(body, carry, xs, reverse: bool, unroll, remat_chunk: int | None):
         a = jnp.pad(a, [(0, N * K - T)] + [(0, 0)] * (a.ndim - 1))
         return a.reshape(N, K, *a.shape[1:])
 
-    @jax.checkpoint
-    def chunk(carry, xs_K):
-        return jax.lax.scan(body, carry, xs_K, reverse=reverse, unroll=unroll)
-
+    chunk = jax.checkpoint(scan)
     carry, ys_NxK = jax.lax.scan(chunk, carry, jax.tree.map(chunked, xs), reverse=reverse)
     return carry, jax.tree.map(lambda a: a.reshape(N * K, *a.shape[2:])[:T], ys_NxK)
 
@@ -123,6 +130,16 @@ def _run_vmap(cell, params, xs_BxTxD, mask_BxT, carry0, reverse, scan_kwargs):
 
 def _run_hoisted(cell, params, xs_BxTxD, mask_BxT, carry0, reverse, scan_kwargs):
     gx_TxBxG = cell.project(params, jnp.swapaxes(xs_BxTxD, 0, 1))
+    if cell.activate is not None:
+
+        def scan(carry, xs):
+            gx_TxBxG, real_TxB = xs
+            activate, unroll = cell.activate, scan_kwargs["unroll"]
+            return _additive_scan(activate, reverse, unroll, U_HxG, carry, gx_TxBxG, real_TxB)
+
+        U_HxG, xs = params["U_HxG"], (gx_TxBxG, mask_BxT.T)
+        carry, hs_TxBxH = _in_chunks(scan, carry0, xs, reverse, scan_kwargs["remat_chunk"])
+        return carry, jnp.swapaxes(hs_TxBxH, 0, 1)
     recur_B = jax.vmap(functools.partial(_masked, cell.recur, params))
 
     def body(carry_B, gx_and_real):
@@ -130,6 +147,77 @@ def _run_hoisted(cell, params, xs_BxTxD, mask_BxT, carry0, reverse, scan_kwargs)
 
     carry, hs_TxBxH = _scan(body, carry0, (gx_TxBxG, mask_BxT.T), reverse, **scan_kwargs)
     return carry, jnp.swapaxes(hs_TxBxH, 0, 1)
+
+
+# ------------------------------------------ additive cells: U's gradient after the loop
+#
+# For z = gx + h @ U (Elman, LSTM), autodiff of the scan adds the rank-B update
+# h_tᵀ dz_t to dU at every step: a pass over the whole [H, G·H] matrix per step, which is
+# memory-bound. This custom VJP keeps every dz_t instead and forms dU as one
+# [H, T·B] x [T·B, G·H] matmul after the backward loop (cuDNN and PyTorch do the same).
+# Values and the other gradients are the same computation as the plain hoisted path;
+# dU differs only by summation order (tests/test_levers.py, tests/test_recurrent.py).
+
+
+def _additive_step(activate, U_HxG, carry_B, gx_BxG, real_B):
+    """One batched step: (new carry, output, pre-activation z). Masked rows keep the
+    carry and output zero."""
+    z_BxG = gx_BxG + cells.matmul(cells.carry_output(carry_B), U_HxG)
+    new_carry_B, h_BxH = jax.vmap(activate)(carry_B, z_BxG)
+    real_Bx1 = real_B[:, None]
+    carry_B = jax.tree.map(lambda new, old: jnp.where(real_Bx1, new, old), new_carry_B, carry_B)
+    return carry_B, jnp.where(real_Bx1, h_BxH, jnp.zeros_like(h_BxH)), z_BxG
+
+
+@functools.partial(jax.custom_vjp, nondiff_argnums=(0, 1, 2))
+def _additive_scan(activate, reverse, unroll, U_HxG, carry0, gx_TxBxG, real_TxB):
+    def body(carry_B, gx_and_real):
+        carry_B, h_BxH, _ = _additive_step(activate, U_HxG, carry_B, *gx_and_real)
+        return carry_B, h_BxH
+
+    return jax.lax.scan(body, carry0, (gx_TxBxG, real_TxB), reverse=reverse, unroll=unroll)
+
+
+def _additive_scan_fwd(activate, reverse, unroll, U_HxG, carry0, gx_TxBxG, real_TxB):
+    def body(carry_B, gx_and_real):
+        new_carry_B, h_BxH, z_BxG = _additive_step(activate, U_HxG, carry_B, *gx_and_real)
+        return new_carry_B, (h_BxH, carry_B, z_BxG)
+
+    xs = (gx_TxBxG, real_TxB)
+    carry, (hs_TxBxH, carries_T, z_TxBxG) = jax.lax.scan(
+        body, carry0, xs, reverse=reverse, unroll=unroll
+    )
+    return (carry, hs_TxBxH), (U_HxG, carries_T, z_TxBxG, real_TxB)
+
+
+def _additive_scan_bwd(activate, reverse, unroll, residuals, cotangents):
+    U_HxG, carries_T, z_TxBxG, real_TxB = residuals
+    d_carry, d_hs_TxBxH = cotangents
+    U_GxH = U_HxG.T
+
+    def body(d_carry_B, step):
+        carry_B, z_BxG, real_B, d_h_BxH = step
+        _, activate_vjp = jax.vjp(jax.vmap(activate), carry_B, z_BxG)
+        d_prev_B, d_z_BxG = activate_vjp((d_carry_B, d_h_BxH))
+        real_Bx1 = real_B[:, None]
+        d_z_BxG = jnp.where(real_Bx1, d_z_BxG, jnp.zeros_like(d_z_BxG))
+        leaves, treedef = jax.tree.flatten(d_prev_B)  # h, the first leaf, also fed z
+        leaves[0] = leaves[0] + cells.matmul(d_z_BxG, U_GxH)
+        d_prev_B = jax.tree.unflatten(treedef, leaves)
+        keep = lambda new, old: jnp.where(real_Bx1, new, old)  # noqa: E731
+        return jax.tree.map(keep, d_prev_B, d_carry_B), d_z_BxG
+
+    steps = (carries_T, z_TxBxG, real_TxB, d_hs_TxBxH)
+    d_carry0, d_z_TxBxG = jax.lax.scan(body, d_carry, steps, reverse=not reverse, unroll=unroll)
+    h_TxBxH = cells.carry_output(carries_T).astype(U_HxG.dtype)
+    accumulate = jnp.promote_types(U_HxG.dtype, jnp.float32)  # bf16 U: f32 sums
+    d_U_HxG = jnp.einsum(
+        "tbh,tbg->hg", h_TxBxH, d_z_TxBxG.astype(U_HxG.dtype), preferred_element_type=accumulate
+    ).astype(U_HxG.dtype)
+    return d_U_HxG, d_carry0, d_z_TxBxG, None
+
+
+_additive_scan.defvjp(_additive_scan_fwd, _additive_scan_bwd)
 
 
 def _right_padded_lengths(mask_BxT: jax.Array) -> jax.Array:

@@ -56,7 +56,7 @@ def _emitting_carry(cell: cells.Cell) -> cells.Cell:
         return wrapped
 
     if cell.can_hoist:  # `step` is re-derived from the wrapped `recur`: same fast path
-        return dataclasses.replace(cell, recur=emit(cell.recur), step=None)
+        return dataclasses.replace(cell, recur=emit(cell.recur), step=None, activate=None)
     return dataclasses.replace(cell, step=emit(cell.step))
 
 
