@@ -114,8 +114,13 @@ def _jax_precision(precision: str):
 # --------------------------------------------------------------------------- rnnlab
 
 
-def rnnlab(shape: Shape, tokens_np, precision: str, name: str, **run_kwargs) -> Runner:
-    """rnnlab: `recurrent.run_layers` with `run_kwargs` (the levers) on fp32 parameters."""
+def rnnlab(
+    shape: Shape, tokens_np, precision: str, name: str, generic: bool = False, **run_kwargs
+) -> Runner:
+    """rnnlab: `recurrent.run_layers` with `run_kwargs` (the levers) on fp32 parameters.
+    `generic`: the LSTM without `activate`, i.e. plain autodiff of the scan."""
+    import dataclasses
+
     import jax
     import jax.numpy as jnp
 
@@ -126,6 +131,8 @@ def rnnlab(shape: Shape, tokens_np, precision: str, name: str, **run_kwargs) -> 
         run_kwargs["compute_dtype"] = compute_dtype
     V, E, H, L = shape.V, shape.E, shape.H, shape.L
     cell = cells.lstm(H)
+    if generic:
+        cell = dataclasses.replace(cell, activate=None)
     k_embed, k_layers, k_out = jax.random.split(jax.random.key(0), 3)
     params = {
         "embed_VxE": 0.1 * jax.random.normal(k_embed, (V, E)),

@@ -14,7 +14,8 @@ benchmarks/results/.
 Implementations (`--impls`, comma-separated): `torch`, `flax`, `rnnlab` (the default
 path), and rnnlab with levers as dash-separated suffixes: `rnnlab-unroll4`,
 `rnnlab-remat64` (jax.checkpoint over 64-step chunks), `rnnlab-vmap` (the reference
-formulation), `rnnlab-cudnn` (jax.experimental.rnn, GPU only, fp32 only).
+formulation), `rnnlab-generic` (plain autodiff of the scan: U's gradient as a rank-B
+update per step), `rnnlab-cudnn` (jax.experimental.rnn, GPU only, fp32 only).
 """
 
 from __future__ import annotations
@@ -128,6 +129,8 @@ def build(name: str, shape: Shape, tokens_np, precision: str) -> lm_steps.Runner
             run_kwargs["impl"] = lever
         elif lever == "cudnn":
             run_kwargs["impl"] = "cudnn_lstm"
+        elif lever == "generic":
+            run_kwargs["generic"] = True
         else:
             raise ValueError(f"{name}: unknown lever {lever!r}")
     return lm_steps.rnnlab(shape, tokens_np, precision, name, **run_kwargs)
