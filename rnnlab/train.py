@@ -248,6 +248,7 @@ def _train(config, workdir: str, task: tasks.Task, on_step) -> dict:
     writer = metrics_io.MetricsWriter(workdir, resume_step=step if restored is not None else None)
     progress = metrics_io.Progress(total_steps, step, config.log_every, os.path.basename(workdir))
     stopped, skipped, pending, window, last = None, 0, [], [], {}
+    last_eval = (None, None)  # (step, dev metrics) of this process's latest evaluation
 
     def save(best=False):
         ckpt.save(state, data_iter.get_state(), meta, best=best)
@@ -291,6 +292,7 @@ def _train(config, workdir: str, task: tasks.Task, on_step) -> dict:
                 writer.write(step, "train", logged)
             if evaluate_now:
                 dev = evaluate(eval_fn, state["params"], dev_batches, task.stream, zero_carry)
+                last_eval = (step, dict(dev))
                 dev.update(_pair_metrics(config, task, state["params"]))
                 writer.write(step, "dev", dev)
                 progress.write(f"{progress.desc} step {step}: dev " + _fmt(dev))
@@ -335,7 +337,10 @@ def _train(config, workdir: str, task: tasks.Task, on_step) -> dict:
     best = ckpt.restore(state, best=True)
     best_params = best[0]["params"] if best is not None else state["params"]
     results["best_step"] = meta["best_step"]
-    results["dev"] = evaluate(eval_fn, best_params, dev_batches, task.stream, zero_carry)
+    if last_eval[0] == meta["best_step"]:  # the best is the step just evaluated
+        results["dev"] = last_eval[1]
+    else:
+        results["dev"] = evaluate(eval_fn, best_params, dev_batches, task.stream, zero_carry)
     if test_batches is not None:
         results["test"] = evaluate(eval_fn, best_params, test_batches, task.stream, zero_carry)
     ckpt.close()

@@ -97,6 +97,22 @@ def test_class_conditioned_lm_trains_and_samples_each_class(tmp_path):
     assert set(" ".join(results["samples"]).split()) - {"[0]", "[1]"} <= set(vocabs["words"].tokens)
 
 
+@pytest.mark.parametrize("learning_rate, best_step", [(1e-2, 8), (1.0, 6)])
+def test_results_are_the_best_checkpoints_dev_metrics(tmp_path, learning_rate, best_step):
+    """results["dev"] is the best checkpoint's dev evaluation, whether the best is the
+    last evaluated step (reused, not recomputed) or an earlier one (restored)."""
+    config = tiny_config(learning_rate=learning_rate, eval_every=2)
+    results = train.train_and_evaluate(config, str(tmp_path))
+    assert (results["best_step"], results["step"]) == (best_step, 8)  # both cases covered
+    _, params, _, saved = tasks.load_model(str(tmp_path))
+    task = tasks.build(saved)
+    eval_fn = jax.jit(lambda p, b, c: train.eval_step(p, b, c, forward=task.forward))
+    want = train.evaluate(eval_fn, params, task.dev, False, None)
+    assert set(results["dev"]) == set(want)
+    for key, value in want.items():
+        np.testing.assert_allclose(results["dev"][key], value, rtol=1e-6)
+
+
 def test_nonfinite_loss_stops_with_the_step_or_is_skipped(tmp_path):
     config = tiny_config(learning_rate=float("nan"))
     with pytest.raises(train.NonFiniteLossError, match="at step 1"):
