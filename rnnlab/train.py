@@ -337,7 +337,7 @@ def _train(config, workdir: str, task: tasks.Task, on_step) -> dict:
     best = ckpt.restore(state, best=True)
     best_params = best[0]["params"] if best is not None else state["params"]
     results["best_step"] = meta["best_step"]
-    if last_eval[0] == meta["best_step"]:  # the best is the step just evaluated
+    if last_eval[0] is not None and last_eval[0] == meta["best_step"]:  # just evaluated
         results["dev"] = last_eval[1]
     else:
         results["dev"] = evaluate(eval_fn, best_params, dev_batches, task.stream, zero_carry)
