@@ -5,9 +5,10 @@ Best SST set-up here: trained on every phrase of the trees, selected on dev sent
 BiLSTM 150+150, dropout 0.5, max pooling, no pretrained embeddings.
 5-class dev accuracy: 45.3% (1 epoch, 4978 steps, 7.5 min on 2 shared CPU cores).
 Binary (SST-2 view), add --config.dataset=sst_trees:phrases,binary --config.dev_dataset=sst:binary
---config.num_epochs=3: dev accuracy 83.9% (best at step 4000 of 4632, about 14 min;
-83.6% after 1 epoch, 83.7% after 2).
-"""
+--config.num_epochs=3 --config.eval_every=500 [--config.seed=K]: dev accuracy for seeds
+0 / 1 / 2: 83.94 / 85.09 / 84.06%, mean 84.36 ± 0.64 (best at step 4000 / 4500 / 4500 of
+4632; dev moves by 1-2 points between evaluations). Seed 2 took 182 s on the idle 2 cores.
+""""""
 
 from experiments.configs.base import base_config
 
