@@ -8,7 +8,7 @@ Binary (SST-2 view), add --config.dataset=sst_trees:phrases,binary --config.dev_
 --config.num_epochs=3 --config.eval_every=500 [--config.seed=K]: dev accuracy for seeds
 0 / 1 / 2: 83.94 / 85.09 / 84.06%, mean 84.36 ± 0.64 (best at step 4000 / 4500 / 4500 of
 4632; dev moves by 1-2 points between evaluations). Seed 2 took 182 s on the idle 2 cores.
-""""""
+"""
 
 from experiments.configs.base import base_config
 
