@@ -75,8 +75,12 @@ def _masked(update, params: Params, carry: PyTree, u: jax.Array, real: jax.Array
     exactly zero, even where the padded input holds inf or nan.
     """
     new_carry, h_H = update(params, carry, u)
-    carry = jax.tree.map(lambda new, old: jnp.where(real, new, old), new_carry, carry)
-    return carry, jnp.where(real, h_H, jnp.zeros_like(h_H))
+    return _where_real(real, new_carry, carry), jnp.where(real, h_H, jnp.zeros_like(h_H))
+
+
+def _where_real(real: jax.Array, new: PyTree, old: PyTree) -> PyTree:
+    """`new` at real steps (rows), `old` at masked ones; two trees of one structure."""
+    return jax.tree.map(lambda n, o: jnp.where(real, n, o), new, old)
 
 
 def default_unroll() -> int:
@@ -131,13 +135,13 @@ def _run_vmap(cell, params, xs_BxTxD, mask_BxT, carry0, reverse, scan_kwargs):
 def _run_hoisted(cell, params, xs_BxTxD, mask_BxT, carry0, reverse, scan_kwargs):
     gx_TxBxG = cell.project(params, jnp.swapaxes(xs_BxTxD, 0, 1))
     if cell.activate is not None:
+        activate, unroll, U_HxG = cell.activate, scan_kwargs["unroll"], params["U_HxG"]
 
         def scan(carry, xs):
             gx_TxBxG, real_TxB = xs
-            activate, unroll = cell.activate, scan_kwargs["unroll"]
             return _additive_scan(activate, reverse, unroll, U_HxG, carry, gx_TxBxG, real_TxB)
 
-        U_HxG, xs = params["U_HxG"], (gx_TxBxG, mask_BxT.T)
+        xs = (gx_TxBxG, mask_BxT.T)
         carry, hs_TxBxH = _in_chunks(scan, carry0, xs, reverse, scan_kwargs["remat_chunk"])
         return carry, jnp.swapaxes(hs_TxBxH, 0, 1)
     recur_B = jax.vmap(functools.partial(_masked, cell.recur, params))
@@ -165,8 +169,8 @@ def _additive_step(activate, U_HxG, carry_B, gx_BxG, real_B):
     z_BxG = gx_BxG + cells.matmul(cells.carry_output(carry_B), U_HxG)
     new_carry_B, h_BxH = jax.vmap(activate)(carry_B, z_BxG)
     real_Bx1 = real_B[:, None]
-    carry_B = jax.tree.map(lambda new, old: jnp.where(real_Bx1, new, old), new_carry_B, carry_B)
-    return carry_B, jnp.where(real_Bx1, h_BxH, jnp.zeros_like(h_BxH)), z_BxG
+    h_BxH = jnp.where(real_Bx1, h_BxH, jnp.zeros_like(h_BxH))
+    return _where_real(real_Bx1, new_carry_B, carry_B), h_BxH, z_BxG
 
 
 @functools.partial(jax.custom_vjp, nondiff_argnums=(0, 1, 2))
@@ -204,8 +208,7 @@ def _additive_scan_bwd(activate, reverse, unroll, residuals, cotangents):
         leaves, treedef = jax.tree.flatten(d_prev_B)  # h, the first leaf, also fed z
         leaves[0] = leaves[0] + cells.matmul(d_z_BxG, U_GxH)
         d_prev_B = jax.tree.unflatten(treedef, leaves)
-        keep = lambda new, old: jnp.where(real_Bx1, new, old)  # noqa: E731
-        return jax.tree.map(keep, d_prev_B, d_carry_B), d_z_BxG
+        return _where_real(real_Bx1, d_prev_B, d_carry_B), d_z_BxG
 
     steps = (carries_T, z_TxBxG, real_TxB, d_hs_TxBxH)
     d_carry0, d_z_TxBxG = jax.lax.scan(body, d_carry, steps, reverse=not reverse, unroll=unroll)
