@@ -38,7 +38,10 @@ def arm_config(config, arm: str, seed: int, lm_workdir: str):
     c.seed = seed
     if arm == "pretrained":
         c.init_from = lm_workdir
-        c.update(config.pretrained.to_dict())
+        options = config.pretrained.to_dict()
+        if options.pop("lm_vocabulary", False):
+            c.vocab_from = lm_workdir
+        c.update(options)
     return c
 
 

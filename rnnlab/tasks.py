@@ -95,6 +95,8 @@ def validate(config) -> None:
                 )
         if m.word_dropout and kind != "tagging":
             errors.append(f"model.word_dropout is a tagger option; this config's task is {kind!r}")
+        if config.get("vocab_from") and kind == "chars":
+            errors.append("vocab_from shares a word vocabulary; character data has its own")
         if kind == "chars" and config.lm_mode != "stream":
             errors.append("character data is a stream: set lm_mode='stream'")
         errors += _transfer_errors(config, kind)
@@ -168,7 +170,9 @@ def build(config) -> Task:
     test = _load(config, config.test_split, config.dev_dataset) if config.test_split else None
     max_size = config.vocab_max_size or None
     m = config.model
-    if kind == "chars":
+    if config.get("vocab_from"):
+        words = run_vocab(config.vocab_from)
+    elif kind == "chars":
         words = Vocab.build_chars([ex["text"] for ex in train], reserved=(PAD, UNK))
     else:
         words = Vocab.build(
@@ -304,6 +308,18 @@ def saved_vocabs(meta: dict) -> dict[str, Vocab]:
     (so that "The" finds "the" in a lowercased run's vocabulary, as in training)."""
     lowercase = bool(meta["config"].get("lowercase", False))
     return {k: Vocab(tuple(v), lowercase and k == "words") for k, v in meta["vocabs"].items()}
+
+
+def run_vocab(workdir: str) -> Vocab:
+    """The word vocabulary of the run in `workdir` (its best checkpoint's)."""
+    from rnnlab import checkpoint
+
+    meta = checkpoint.load_meta(workdir, best=True) if os.path.isdir(workdir) else None
+    if meta is None:
+        raise ConfigError(
+            f"vocab_from {workdir!r}: no checkpoint in {os.path.join(workdir, 'best')}"
+        )
+    return saved_vocabs(meta)["words"]
 
 
 def load_model(workdir: str, *, best: bool = True):

@@ -205,6 +205,16 @@ def test_init_from_freezes_then_trains_and_a_resumed_run_does_not_reinitialise(
             "initialises a classifier",
         ),
         (
+            {"vocab_from": "/no/such/lm"},
+            tasks.ConfigError,
+            "vocab_from '/no/such/lm': no checkpoint",
+        ),
+        (
+            {"vocab_from": "x", "dataset": "shakespeare", "lm_mode": "stream"},
+            tasks.ConfigError,
+            "character data has its own",
+        ),
+        (
             {"init_from": "LM", "model.hidden_size": 6},
             transfer.TransferError,
             "Recurrent_0/layers/0: lstm, H=6",
@@ -216,6 +226,24 @@ def test_bad_transfer_configs_give_one_clear_error(tmp_path, lm_workdir, overrid
         overrides["init_from"] = lm_workdir
     with pytest.raises(error, match=message):
         train.train_and_evaluate(classifier_config(**overrides), str(tmp_path))
+
+
+def test_vocab_from_gives_the_classifier_the_lms_vocabulary_and_every_row(tmp_path, lm_workdir):
+    config = classifier_config(init_from=lm_workdir, vocab_from=lm_workdir, freeze_steps=2,
+                               num_steps=2)  # fmt: skip
+    result = train.train_and_evaluate(config, str(tmp_path))
+    lm_words = checkpoint.load_meta(lm_workdir)["vocabs"]["words"]
+    assert checkpoint.load_meta(str(tmp_path))["vocabs"]["words"] == lm_words
+    # Without it the classifier's own vocabulary misses words (see the test above).
+    assert result["init"]["missing_words"] == 0 and result["init"]["words"] == len(lm_words) - 1
+    frozen = checkpoint.load_params(str(tmp_path), best=False)["Embed_0"]["embedding"]
+    lm = checkpoint.load_params(lm_workdir)["embed"]["embedding"]
+    np.testing.assert_array_equal(frozen[1:], lm[1:])  # every row but <pad>'s
+    transfer_config = driver_config()
+    transfer_config.pretrained.lm_vocabulary = True
+    arms = {arm: driver.arm_config(transfer_config, arm, 0, "LM") for arm in driver.ARMS}
+    assert arms["pretrained"].vocab_from == "LM" and arms["random"].vocab_from == ""
+    assert "lm_vocabulary" not in arms["pretrained"]
 
 
 def test_driver_writes_both_arms_per_seed(tmp_path, lm_workdir):

@@ -36,6 +36,10 @@ def base_config() -> ml_collections.ConfigDict:
     c.vocab_min_count = 1
     c.vocab_max_size = 0  # 0 = no limit
     c.lowercase = False
+    # A finished run's workdir whose word vocabulary (and lowercasing) this run uses
+    # instead of building one from its train split. Transfer: the LM's, so that words
+    # rare or absent in the classifier's train split keep the LM's embedding row.
+    c.vocab_from = ""
     c.synthetic = ml_collections.ConfigDict()  # options of rnnlab.data.synthetic.corpus
     c.synthetic.max_distance = 8
     c.synthetic.min_distance = 0

@@ -96,4 +96,7 @@ def get_config():
     c.pretrained = ml_collections.ConfigDict()  # only for the arm initialised from the LM
     c.pretrained.freeze_steps = 50  # the new head first, then everything
     c.pretrained.pretrained_lr_scale = 1.0
+    # The LM's vocabulary instead of the classifier's own (SST train, min count 2): dev
+    # words that SST train lacks or has once keep the LM's embedding instead of <unk>.
+    c.pretrained.lm_vocabulary = False
     return c
