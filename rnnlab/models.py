@@ -101,7 +101,13 @@ def pool(hs_BxTxH, mask_BxT, carries, how: str) -> jax.Array:
 
 
 class Classifier(nn.Module):
-    """Embedding -> (Bi)RNN layers -> sentence vector -> class logits."""
+    """Embedding -> (Bi)RNN layers -> sentence vector -> class logits.
+
+    With `aux_lm` (unidirectional only: a backward state has read the next word) a
+    next-word softmax `lm_out` over the top layer's states, for an auxiliary LM loss
+    while fine-tuning from an LM (Chronopoulou et al. 2019): `with_lm=True` adds its
+    logits to the outputs. It shares the LM's layout, so it can start as the LM's own.
+    """
 
     vocab_size: int
     num_classes: int
@@ -113,14 +119,21 @@ class Classifier(nn.Module):
     pooling: str = "final"
     dropout: float = 0.0
     levers: Levers = Levers()
+    aux_lm: bool = False
 
     @nn.compact
-    def __call__(self, tokens_BxT, mask_BxT, *, train: bool = False):
-        """Returns (logits_BxC, sentence_BxS)."""
+    def __call__(self, tokens_BxT, mask_BxT, *, train: bool = False, with_lm: bool = False):
+        """Returns (logits_BxC, sentence_BxS), and with_lm next-word logits_BxTxV (the
+        logits at t predict token t + 1)."""
         check_positive(vocab_size=self.vocab_size, num_classes=self.num_classes,
                        embed_dim=self.embed_dim)  # fmt: skip
         if self.pooling not in POOLINGS:
             raise ValueError(f"unknown pooling {self.pooling!r}; expected one of {POOLINGS}")
+        if self.aux_lm and self.bidirectional:
+            raise ValueError("aux_lm needs a unidirectional classifier (a backward state "
+                             "has read the word it would predict)")  # fmt: skip
+        if with_lm and not self.aux_lm:
+            raise ValueError("with_lm needs a Classifier built with aux_lm=True")
         drop = nn.Dropout(self.dropout, deterministic=not train)
         xs_BxTxE = drop(nn.Embed(self.vocab_size, self.embed_dim)(tokens_BxT))
         carries, hs_BxTxH = Recurrent(
@@ -133,7 +146,12 @@ class Classifier(nn.Module):
         )(xs_BxTxE, mask_BxT, train=train)
         finals = [_layer_hidden(c, self.bidirectional) for c in carries]
         sentence_BxS = pool(hs_BxTxH, mask_BxT, finals, self.pooling)
-        return nn.Dense(self.num_classes)(drop(sentence_BxS)), sentence_BxS
+        logits_BxC = nn.Dense(self.num_classes)(drop(sentence_BxS))
+        if self.aux_lm and (with_lm or self.is_initializing()):
+            lm_logits_BxTxV = nn.Dense(self.vocab_size, name="lm_out")(drop(hs_BxTxH))
+            if with_lm:
+                return logits_BxC, sentence_BxS, lm_logits_BxTxV
+        return logits_BxC, sentence_BxS
 
 
 def _layer_hidden(carry, bidirectional: bool) -> jax.Array:

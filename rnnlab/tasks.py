@@ -64,6 +64,8 @@ def validate(config) -> None:
             errors.append(f"unknown cell {name!r}; expected one of {sorted(cells.CELLS)}")
     if not 0.0 <= m.dropout < 1.0:
         errors.append(f"model.dropout must be in [0, 1), got {m.dropout}")
+    if not m.aux_lm_weight >= 0.0:
+        errors.append(f"model.aux_lm_weight must be >= 0, got {m.aux_lm_weight!r}")
     if not 0.0 <= m.word_dropout < 1.0:
         errors.append(f"model.word_dropout must be in [0, 1), got {m.word_dropout}")
     if not isinstance(m.unroll, int) or m.unroll < 0:
@@ -95,6 +97,9 @@ def validate(config) -> None:
                 )
         if m.word_dropout and kind != "tagging":
             errors.append(f"model.word_dropout is a tagger option; this config's task is {kind!r}")
+        if m.aux_lm_weight and (kind != "classification" or m.bidirectional):
+            errors.append("model.aux_lm_weight is for a unidirectional classifier (a "
+                          "backward state has read the next word)")  # fmt: skip
         if config.get("vocab_from") and kind == "chars":
             errors.append("vocab_from shares a word vocabulary; character data has its own")
         if kind == "chars" and config.lm_mode != "stream":
@@ -225,7 +230,7 @@ def build(config) -> Task:
         dev=dev_batches,
         test=test_batches,
         stream=stream,
-        forward=make_forward(kind, model),
+        forward=make_forward(kind, model, config.model.aux_lm_weight),
         summary=summary,
     )
 
@@ -240,7 +245,7 @@ def make_model(config, kind: str, vocabs: dict[str, Vocab], num_classes: int = 0
     if kind == "classification":
         return models.Classifier(
             V, num_classes, m.embed_dim, m.hidden_size, m.cell, m.num_layers, m.bidirectional,
-            m.pooling, m.dropout, levers,
+            m.pooling, m.dropout, levers, m.get("aux_lm_weight", 0.0) > 0,
         )  # fmt: skip
     if kind == "tagging":
         return models.Tagger(
@@ -254,18 +259,30 @@ def make_model(config, kind: str, vocabs: dict[str, Vocab], num_classes: int = 0
     )  # fmt: skip
 
 
-def make_forward(kind: str, model: nn.Module) -> Callable:
-    """(params, batch, carry, train, key) -> (loss statistics, final carry or None)."""
+def make_forward(kind: str, model: nn.Module, aux_lm_weight: float = 0.0) -> Callable:
+    """(params, batch, carry, train, key) -> (loss statistics, final carry or None).
+
+    A classifier with `aux_lm_weight` > 0 adds, in training only, "aux_loss": that weight
+    x the next-word cross-entropy of its `lm_out` head over the batch's sentences (the
+    step minimises loss + aux_loss; dev metrics stay the classifier's own)."""
 
     def forward(params, batch, carry, train: bool, key):
         rngs = {"dropout": key} if train else {}
         variables = {"params": params}
         if kind == "classification":
-            logits_BxC, _ = model.apply(
-                variables, batch["tokens_BxT"], batch["mask_BxT"], train=train, rngs=rngs
+            tokens_BxT, mask_BxT = batch["tokens_BxT"], batch["mask_BxT"]
+            with_lm = train and aux_lm_weight > 0
+            outputs = model.apply(
+                variables, tokens_BxT, mask_BxT, train=train, rngs=rngs, with_lm=with_lm
             )
-            real_B = jnp.any(batch["mask_BxT"], axis=-1)
-            return losses.sequence_cross_entropy(logits_BxC, batch["labels_B"], real_B), None
+            real_B = jnp.any(mask_BxT, axis=-1)
+            stats = losses.sequence_cross_entropy(outputs[0], batch["labels_B"], real_B)
+            if with_lm:  # the state at t predicts the word at t + 1
+                lm = losses.token_cross_entropy(
+                    outputs[2][:, :-1], tokens_BxT[:, 1:], mask_BxT[:, 1:]
+                )
+                stats["aux_loss"] = aux_lm_weight * lm["loss"]
+            return stats, None
         if kind == "tagging":
             logits_BxTxK = model.apply(
                 variables,

@@ -86,10 +86,11 @@ def train_step(state, batch, *, forward, optimizer, steps_per_epoch, loss_normal
 
     def loss_fn(params):
         stats, carry_out = forward(params, batch, carry, True, key)
+        aux = stats.get("aux_loss", 0.0)  # an auxiliary objective (tasks.make_forward)
         if loss_normalizer == "rows":  # Zaremba: sum over time, mean over rows
             rows = jnp.maximum(jnp.sum(jnp.any(batch["mask_BxT"], -1)), 1)
-            return stats["loss_sum"] / rows, (stats, carry_out)
-        return stats["loss"], (stats, carry_out)
+            return stats["loss_sum"] / rows + aux, (stats, carry_out)
+        return stats["loss"] + aux, (stats, carry_out)
 
     grads_fn = jax.value_and_grad(loss_fn, has_aux=True)
     (_, (stats, carry_out)), grads = grads_fn(state["params"])
@@ -108,6 +109,8 @@ def train_step(state, batch, *, forward, optimizer, steps_per_epoch, loss_normal
     new = jax.tree.map(lambda n, o: jnp.where(finite, n, o), new, keep)
     new["step"] = state["step"] + 1
     metrics = {"loss": stats["loss"], "accuracy": stats["correct"] / jnp.maximum(stats["count"], 1)}
+    if "aux_loss" in stats:
+        metrics["aux_loss"] = stats["aux_loss"]
     return new, {**metrics, "grad_norm": grad_norm, "finite": finite}
 
 

@@ -5,8 +5,8 @@
     mask = pretrained_mask(params)             which classifier leaves come from the LM
     optax.chain(..., scale_pretrained(mask, freeze_steps, lr_scale))   freeze, then a smaller lr
 
-What moves from the LM (`LanguageModel`: embed, rnn) to the `Classifier` (Embed_0,
-Recurrent_0); the classification layer is new and the LM's softmax is dropped:
+What moves from the LM (`LanguageModel`: embed, rnn, out) to the `Classifier` (Embed_0,
+Recurrent_0, lm_out); the classification layer is new:
 
   embedding  row by row, by word: a classifier word that the LM's vocabulary has (after
              the LM's own lowercasing) gets the LM's row; words the LM lacks keep their
@@ -20,6 +20,8 @@ Recurrent_0); the classification layer is new and the LM's softmax is dropped:
              layer reads 2H inputs where the LM's read H, which is a shape error. So the
              transfer experiment uses a unidirectional classifier, as Dai & Le's SA-LSTM:
              then every recurrent weight is pre-trained.
+  softmax    dropped, unless the classifier has an auxiliary LM head (`aux_lm`): then
+             its columns move by word as the embedding's rows do (an untied LM only).
 
 Any shape or cell mismatch raises `TransferError` naming the classifier's parameter.
 """
@@ -38,8 +40,8 @@ from rnnlab import checkpoint, tasks
 from rnnlab.data import datasets
 from rnnlab.data.vocab import PAD, Vocab
 
-EMBED, RECURRENT = "Embed_0", "Recurrent_0"  # the classifier's names
-LM_EMBED, LM_RECURRENT = "embed", "rnn"  # the language model's
+EMBED, RECURRENT, LM_HEAD = "Embed_0", "Recurrent_0", "lm_out"  # the classifier's names
+LM_EMBED, LM_RECURRENT, LM_OUT = "embed", "rnn", "out"  # the language model's
 CELL_OF_GATES = {1: "elman", 3: "gru", 4: "lstm"}  # gates per hidden unit in U_HxG
 
 
@@ -66,6 +68,8 @@ def pretrained_mask(params) -> dict:
         _with_lm_part(m, jax.tree.map(lambda _: True, _lm_part(m)))
         for m in mask[RECURRENT]["layers"]
     ]
+    if LM_HEAD in params:
+        mask[LM_HEAD] = jax.tree.map(lambda _: True, params[LM_HEAD])
     return mask
 
 
@@ -95,6 +99,12 @@ def map_embedding(lm_E_VxE, lm_vocab: Vocab, E_VxE, vocab: Vocab):
             f"{EMBED}/embedding: the classifier's embed_dim is {np.shape(E_VxE)[1]}, the LM's "
             f"{LM_EMBED}/embedding has {np.shape(lm_E_VxE)[1]}"
         )
+    return map_rows(lm_E_VxE, lm_vocab, E_VxE, vocab)
+
+
+def map_rows(lm_X_VxN, lm_vocab: Vocab, X_VxN, vocab: Vocab):
+    """(X with the LM's row for every word the LM has, the words it lacks): rows are
+    words, in each model's vocabulary order (embeddings; a softmax's kernel, transposed)."""
     rows, lm_rows, missing = [], [], []
     for i, token in enumerate(vocab.tokens):
         if token == PAD:  # row 0 is never read (padding is masked)
@@ -104,12 +114,30 @@ def map_embedding(lm_E_VxE, lm_vocab: Vocab, E_VxE, vocab: Vocab):
             lm_rows.append(lm_vocab.id(token))
         else:
             missing.append(token)
-    rows_from_lm = jnp.asarray(lm_E_VxE)[np.array(lm_rows, int)]
-    return jnp.asarray(E_VxE).at[np.array(rows, int)].set(rows_from_lm), missing
+    rows_from_lm = jnp.asarray(lm_X_VxN)[np.array(lm_rows, int)]
+    return jnp.asarray(X_VxN).at[np.array(rows, int)].set(rows_from_lm), missing
+
+
+def map_lm_head(lm_out: dict, lm_vocab: Vocab, head: dict, vocab: Vocab) -> dict:
+    """The classifier's next-word softmax (`lm_out`) from the LM's, column by word."""
+    if not lm_out:
+        raise TransferError(
+            f"{LM_HEAD}: the LM ties its softmax to its embedding; the auxiliary LM head "
+            "needs an LM trained with tie_weights=False"
+        )
+    if np.shape(lm_out["kernel"])[0] != np.shape(head["kernel"])[0]:
+        raise TransferError(
+            f"{LM_HEAD}/kernel reads {np.shape(head['kernel'])[0]} hidden units, the LM's "
+            f"{LM_OUT}/kernel {np.shape(lm_out['kernel'])[0]}"
+        )
+    kernel_VxH, _ = map_rows(lm_out["kernel"].T, lm_vocab, head["kernel"].T, vocab)
+    bias_Vx1, _ = map_rows(lm_out["bias"][:, None], lm_vocab, head["bias"][:, None], vocab)
+    return {"kernel": kernel_VxH.T, "bias": bias_Vx1[:, 0]}
 
 
 def transfer_lm(lm_params, lm_vocab: Vocab, params, vocab: Vocab) -> tuple[dict, dict]:
-    """The classifier's params with its embedding rows and recurrent layers from the LM.
+    """The classifier's params with its embedding rows and recurrent layers (and, with an
+    auxiliary LM head, that softmax's columns) from the LM.
 
     Returns (params, report): report counts the words the LM lacks ("missing_words",
     a few as "missing_examples") and names what came from the LM and what stayed random.
@@ -132,13 +160,16 @@ def transfer_lm(lm_params, lm_vocab: Vocab, params, vocab: Vocab) -> tuple[dict,
         _check_cell(names[-1], target, f"{LM_RECURRENT}/layers/{l}", source)
         copied = {k: jnp.asarray(source[k], target[k].dtype) for k in target}
         new[RECURRENT]["layers"][l] = _with_lm_part(layer, copied)
+    if LM_HEAD in params:
+        new[LM_HEAD] = map_lm_head(lm_params.get(LM_OUT), lm_vocab, params[LM_HEAD], vocab)
+        names.append(LM_HEAD)
     random = [f"{RECURRENT}/layers/{l}/bw" for l, layer in enumerate(layers) if "bw" in layer]
     report = {
         "words": len(vocab) - 1,  # without <pad>
         "missing_words": len(missing),
         "missing_examples": missing[:10],
         "from_lm": [f"{EMBED}/embedding", *names],
-        "random": random + sorted(k for k in params if k not in (EMBED, RECURRENT)),
+        "random": random + sorted(k for k in params if k not in (EMBED, RECURRENT, LM_HEAD)),
     }
     return new, report
 

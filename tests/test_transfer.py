@@ -35,9 +35,10 @@ def _lm(cell="lstm", embed_dim=4, hidden_size=6, num_layers=2):
 
 
 @functools.cache
-def _classifier(cell="lstm", embed_dim=4, hidden_size=6, num_layers=1, bidirectional=False):
+def _classifier(cell="lstm", embed_dim=4, hidden_size=6, num_layers=1, bidirectional=False,
+                aux_lm=False):  # fmt: skip
     model = models.Classifier(
-        len(WORDS), 5, embed_dim, hidden_size, cell, num_layers, bidirectional
+        len(WORDS), 5, embed_dim, hidden_size, cell, num_layers, bidirectional, aux_lm=aux_lm
     )
     ids = jnp.zeros((1, 3), jnp.int32)
     return model.init(jax.random.key(2), ids, jnp.ones((1, 3)))["params"]
@@ -92,6 +93,60 @@ def test_a_bidirectional_classifier_gets_the_lm_in_its_forward_direction_only():
         jax.tree.leaves(mask["Recurrent_0"]["layers"][0]["fw"])
     )
     assert not any(jax.tree.leaves([mask["Recurrent_0"]["layers"][0]["bw"], mask["Dense_0"]]))
+
+
+def test_the_auxiliary_lm_head_gets_the_lms_softmax_column_by_word():
+    lm, params = _lm(num_layers=1), _classifier(aux_lm=True)
+    new, report = _transfer(lm, params)
+    lm_row = {w: i for i, w in enumerate(LM_WORDS)}
+    for i, word in enumerate(WORDS):
+        source = params["lm_out"] if word in MISSING or word == "<pad>" else None
+        j = lm_row.get(word.lower())
+        for name in ("kernel", "bias"):
+            got = np.asarray(new["lm_out"][name])[..., i]
+            want = source[name][..., i] if source is not None else lm["out"][name][..., j]
+            np.testing.assert_array_equal(got, np.asarray(want), err_msg=f"{word} {name}")
+    assert report["from_lm"][-1] == "lm_out" and report["random"] == ["Dense_0"]
+    assert all(jax.tree.leaves(transfer.pretrained_mask(params)["lm_out"]))
+    tied = models.LanguageModel(len(LM_WORDS), 4, 6, "lstm", 1, tie_weights=True)
+    tied_params = tied.init(jax.random.key(1), jnp.zeros((1, 3), jnp.int32), jnp.ones((1, 3)))
+    with pytest.raises(transfer.TransferError, match="lm_out: the LM ties its softmax"):
+        _transfer(tied_params["params"], params)
+
+
+def test_aux_loss_is_the_weighted_next_word_cross_entropy_in_training_only():
+    model = models.Classifier(len(WORDS), 5, 4, 6, "lstm", 1, False, aux_lm=True)
+    params = _classifier(aux_lm=True)
+    tokens_BxT = np.array([[4, 5, 6, 7, 0], [8, 9, 6, 5, 4], [9, 0, 0, 0, 0]], np.int32)
+    batch = {"tokens_BxT": tokens_BxT, "mask_BxT": tokens_BxT > 0,
+             "labels_B": np.array([1, 3, 0], np.int32)}  # fmt: skip
+    forward = tasks.make_forward("classification", model, aux_lm_weight=0.5)
+    train_stats, _ = forward(params, batch, None, True, jax.random.key(0))  # dropout 0
+    eval_stats, _ = forward(params, batch, None, False, None)
+    assert "aux_loss" not in eval_stats
+    for k in ("loss_sum", "correct", "count"):
+        np.testing.assert_allclose(train_stats[k], eval_stats[k], rtol=1e-6)
+    # Independently: log-softmax in float64, the word after each real word, real pairs only.
+    _, _, logits_BxTxV = model.apply({"params": params}, tokens_BxT, batch["mask_BxT"],
+                                     with_lm=True)  # fmt: skip
+    logits = np.asarray(logits_BxTxV, np.float64)
+    logp = logits - np.log(np.exp(logits).sum(-1, keepdims=True))
+    nll = [-logp[b, t, tokens_BxT[b, t + 1]] for b in range(3) for t in range(4)
+           if tokens_BxT[b, t + 1] > 0]  # fmt: skip
+    assert len(nll) == 3 + 4 + 0
+    np.testing.assert_allclose(train_stats["aux_loss"], 0.5 * np.mean(nll), rtol=1e-5)
+    # Causal: the logits at t do not see the words after t.
+    later = tokens_BxT.copy()
+    later[1, 3:] = [7, 7]
+    _, _, changed = model.apply({"params": params}, later, later > 0, with_lm=True)
+    np.testing.assert_allclose(changed[1, :3], logits_BxTxV[1, :3], rtol=1e-6)
+    assert not np.allclose(changed[1, 3:], logits_BxTxV[1, 3:])
+    with pytest.raises(ValueError, match="unidirectional"):
+        _classifier(aux_lm=True, bidirectional=True)
+    with pytest.raises(ValueError, match="with_lm needs a Classifier built with aux_lm"):
+        models.Classifier(len(WORDS), 5, 4, 6).apply(
+            {"params": _classifier()}, tokens_BxT, batch["mask_BxT"], with_lm=True
+        )
 
 
 @pytest.mark.parametrize(
@@ -205,6 +260,12 @@ def test_init_from_freezes_then_trains_and_a_resumed_run_does_not_reinitialise(
             "initialises a classifier",
         ),
         (
+            {"model.aux_lm_weight": 0.5, "model.bidirectional": True},
+            tasks.ConfigError,
+            "aux_lm_weight is for a unidirectional classifier",
+        ),
+        ({"model.aux_lm_weight": -1.0}, tasks.ConfigError, "aux_lm_weight must be >= 0"),
+        (
             {"vocab_from": "/no/such/lm"},
             tasks.ConfigError,
             "vocab_from '/no/such/lm': no checkpoint",
@@ -244,6 +305,24 @@ def test_vocab_from_gives_the_classifier_the_lms_vocabulary_and_every_row(tmp_pa
     arms = {arm: driver.arm_config(transfer_config, arm, 0, "LM") for arm in driver.ARMS}
     assert arms["pretrained"].vocab_from == "LM" and arms["random"].vocab_from == ""
     assert "lm_vocabulary" not in arms["pretrained"]
+
+
+def test_fine_tuning_with_the_auxiliary_lm_loss_logs_it_and_trains_the_lms_softmax(
+    tmp_path, lm_workdir
+):
+    aux = {"model.aux_lm_weight": 0.5}
+    config = classifier_config(init_from=lm_workdir, vocab_from=lm_workdir, freeze_steps=2,
+                               num_steps=4, log_every=1, **aux)  # fmt: skip
+    train.train_and_evaluate(config, str(tmp_path))
+    lines = [json.loads(l) for l in (tmp_path / "metrics.jsonl").read_text().splitlines()]
+    aux = [l["aux_loss"] for l in lines if l.get("split") == "train"]
+    assert len(aux) == 4 and all(np.isfinite(aux)) and min(aux) > 0
+    assert all("aux_loss" not in l for l in lines if l.get("split") == "dev")
+    params = checkpoint.load_params(str(tmp_path), best=False)
+    lm = checkpoint.load_params(lm_workdir)
+    assert "lm_out" in params and not np.array_equal(
+        params["lm_out"]["kernel"], lm["out"]["kernel"]
+    )
 
 
 def test_driver_writes_both_arms_per_seed(tmp_path, lm_workdir):

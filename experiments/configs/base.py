@@ -56,6 +56,9 @@ def base_config() -> ml_collections.ConfigDict:
     c.model.tie_weights = False  # LM
     c.model.char_embed_dim = 32  # tagger character encoder (used if char_hidden_size > 0)
     c.model.char_hidden_size = 0
+    # Unidirectional classifier, training only: + this x the next-word cross-entropy of
+    # an LM head on its states (transfer: the LM's own softmax, kept while fine-tuning).
+    c.model.aux_lm_weight = 0.0
     c.model.word_dropout = 0.0  # tagger, training only: a real token -> <unk> with this rate
     # Speed levers of rnnlab.recurrent.run (same results up to rounding): steps per
     # lax.scan iteration (0 = by backend: 4 on GPU, 1 on CPU), jax.checkpoint over chunks
