@@ -49,20 +49,16 @@ def enable_compilation_cache(directory: str) -> None:
 
 
 def make_optimizer(config, steps_per_epoch: int, pretrained=None) -> optax.GradientTransformation:
-    """Adam, or SGD with Zaremba's step decay: lr x `lr_decay` per epoch once
-    `decay_after_epochs` epochs are done; global-norm clipping first. `pretrained` (a
-    bool mask over the params, from init_from) adds the freeze / discriminative-lr scale."""
-    if config.optimizer == "adam":
-        opt = optax.adam(config.learning_rate)
-    else:
-        lr = optax.exponential_decay(
-            config.learning_rate,
-            transition_steps=steps_per_epoch,
-            decay_rate=config.lr_decay,
-            transition_begin=config.decay_after_epochs * steps_per_epoch,
-            staircase=True,
-        )
-        opt = optax.sgd(lr)
+    """Adam or SGD with Zaremba's step decay: the first `decay_after_epochs` epochs at
+    the full learning rate, then x `lr_decay` at the start of every later epoch
+    (lr_decay 1: constant); global-norm clipping first. `pretrained` (a bool mask over
+    the params, from init_from) adds the freeze / discriminative-lr scale."""
+
+    def lr(count):
+        decays = jnp.maximum(count // steps_per_epoch - config.decay_after_epochs + 1, 0)
+        return config.learning_rate * jnp.float32(config.lr_decay) ** decays
+
+    opt = optax.adam(lr) if config.optimizer == "adam" else optax.sgd(lr)
     parts = [optax.clip_by_global_norm(config.clip_norm)] if config.clip_norm > 0 else []
     parts.append(opt)
     if pretrained is not None:

@@ -172,3 +172,28 @@ def test_tagger_word_dropout_from_the_config_reaches_the_train_step(tmp_path):
 def test_bad_config_values_give_one_clear_error(tmp_path, overrides, message):
     with pytest.raises(ValueError, match=message):
         train.train_and_evaluate(tiny_config(**overrides), str(tmp_path))
+
+
+@pytest.mark.parametrize("optimizer", ["sgd", "adam"])
+def test_step_decay_keeps_the_first_epochs_then_multiplies_every_epoch(optimizer):
+    """decay_after_epochs=2 with 3 steps per epoch: 6 steps at the full rate, then x0.5
+    at each epoch start (Zaremba: "after 4 epochs" means the 5th is the first decayed)."""
+    config = tiny_config(optimizer=optimizer, learning_rate=0.1, lr_decay=0.5,
+                         decay_after_epochs=2, clip_norm=0.0)  # fmt: skip
+    opt = train.make_optimizer(config, steps_per_epoch=3)
+    params = {"w": jnp.zeros(())}
+    state = opt.init(params)
+    steps = []
+    for _ in range(12):  # a constant gradient of 1: SGD's and Adam's step is the lr
+        updates, state = opt.update({"w": jnp.ones(())}, state, params)
+        steps.append(-float(updates["w"]))
+    want = [0.1] * 6 + [0.05] * 3 + [0.025] * 3
+    np.testing.assert_allclose(
+        steps, want, rtol=1e-6 if optimizer == "sgd" else 1e-4
+    )  # Adam: float32 bias correction
+    config.lr_decay = 1.0  # the default: constant
+    constant = train.make_optimizer(config, steps_per_epoch=3)
+    state = constant.init(params)
+    for _ in range(12):
+        updates, state = constant.update({"w": jnp.ones(())}, state, params)
+        np.testing.assert_allclose(-float(updates["w"]), 0.1, rtol=1e-4)

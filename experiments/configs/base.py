@@ -70,7 +70,7 @@ def base_config() -> ml_collections.ConfigDict:
 
     c.optimizer = "adam"  # adam | sgd (with Zaremba's step decay)
     c.learning_rate = 1e-3
-    c.lr_decay = 1.0  # sgd: multiply lr by this every epoch after decay_after_epochs
+    c.lr_decay = 1.0  # multiply lr by this every epoch after decay_after_epochs
     c.decay_after_epochs = 0
     c.clip_norm = 5.0
     c.loss_normalizer = "tokens"  # gradient of loss per token; "rows": summed over time
