@@ -58,7 +58,10 @@ def make_optimizer(config, steps_per_epoch: int, pretrained=None) -> optax.Gradi
         decays = jnp.maximum(count // steps_per_epoch - config.decay_after_epochs + 1, 0)
         return config.learning_rate * jnp.float32(config.lr_decay) ** decays
 
-    opt = optax.adam(lr) if config.optimizer == "adam" else optax.sgd(lr)
+    if config.optimizer == "sgd":
+        opt = optax.sgd(lr)
+    else:  # a constant rate keeps the optimizer state (and so the checkpoints) of before
+        opt = optax.adam(config.learning_rate if config.lr_decay == 1.0 else lr)
     parts = [optax.clip_by_global_norm(config.clip_norm)] if config.clip_norm > 0 else []
     parts.append(opt)
     if pretrained is not None:

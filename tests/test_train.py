@@ -8,6 +8,7 @@ import tempfile
 import jax
 import jax.numpy as jnp
 import numpy as np
+import optax
 import pytest
 
 from experiments.configs.base import base_config
@@ -197,3 +198,11 @@ def test_step_decay_keeps_the_first_epochs_then_multiplies_every_epoch(optimizer
     for _ in range(12):
         updates, state = constant.update({"w": jnp.ones(())}, state, params)
         np.testing.assert_allclose(-float(updates["w"]), 0.1, rtol=1e-4)
+
+
+def test_constant_adam_keeps_the_optimizer_state_layout_of_existing_checkpoints():
+    """A resumed or transferred-from run restores its optimizer state into this layout."""
+    params = {"w": jnp.zeros((2,))}
+    state = train.make_optimizer(tiny_config(), steps_per_epoch=3).init(params)
+    before = optax.chain(optax.clip_by_global_norm(5.0), optax.adam(1e-2)).init(params)
+    assert jax.tree.structure(state) == jax.tree.structure(before)
