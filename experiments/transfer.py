@@ -56,6 +56,9 @@ def summarize(accuracy: dict[str, list[float]]) -> dict:
     out = {arm: {"dev_accuracy": accuracy[arm], **mean_std(accuracy[arm])} for arm in ARMS}
     diff = [p - r for p, r in zip(accuracy["pretrained"], accuracy["random"], strict=True)]
     out["difference"] = {"per_seed": diff, **mean_std(diff)}
+    if len(diff) > 1:  # the paired t statistic: is the gain more than seed noise?
+        se = out["difference"]["std"] / np.sqrt(len(diff))
+        out["difference"]["t"] = out["difference"]["mean"] / se if se > 0 else float("inf")
     return out
 
 
@@ -108,6 +111,8 @@ def format_table(results: dict) -> str:
         f"{100 * rnd['mean']:>5.2f} ± {100 * rnd['std']:.2f} "
         f"{100 * diff['mean']:>+5.2f} ± {100 * diff['std']:.2f}  (dev accuracy %, std ddof=1)"
     )
+    if "t" in diff:
+        lines.append(f"paired t = {diff['t']:.2f} ({len(results['seeds']) - 1} df)")
     return "\n".join(lines)
 
 

@@ -343,6 +343,8 @@ def test_driver_writes_both_arms_per_seed(tmp_path, lm_workdir):
         assert saved[arm]["std"] == pytest.approx(np.std(accuracy, ddof=1))
     diff = np.subtract(saved["pretrained"]["dev_accuracy"], saved["random"]["dev_accuracy"])
     assert saved["difference"]["mean"] == pytest.approx(diff.mean())
+    se = np.std(diff, ddof=1) / np.sqrt(2)
+    assert saved["difference"]["t"] == (pytest.approx(diff.mean() / se) if se else float("inf"))
     assert saved["init"]["init_from"] == str(tmp_path / "lm")
     assert "init" not in json.loads((tmp_path / "random" / "seed0" / "results.json").read_text())
     assert "mean" in driver.format_table(results)
