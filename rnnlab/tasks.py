@@ -100,7 +100,7 @@ def validate(config) -> None:
         if m.aux_lm_weight and (kind != "classification" or m.bidirectional):
             errors.append("model.aux_lm_weight is for a unidirectional classifier (a "
                           "backward state has read the next word)")  # fmt: skip
-        if config.get("vocab_from") and kind == "chars":
+        if config.vocab_from and kind == "chars":
             errors.append("vocab_from shares a word vocabulary; character data has its own")
         if kind == "chars" and config.lm_mode != "stream":
             errors.append("character data is a stream: set lm_mode='stream'")
@@ -175,7 +175,7 @@ def build(config) -> Task:
     test = _load(config, config.test_split, config.dev_dataset) if config.test_split else None
     max_size = config.vocab_max_size or None
     m = config.model
-    if config.get("vocab_from"):
+    if config.vocab_from:
         words = run_vocab(config.vocab_from)
     elif kind == "chars":
         words = Vocab.build_chars([ex["text"] for ex in train], reserved=(PAD, UNK))

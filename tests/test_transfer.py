@@ -100,11 +100,14 @@ def test_the_auxiliary_lm_head_gets_the_lms_softmax_column_by_word():
     new, report = _transfer(lm, params)
     lm_row = {w: i for i, w in enumerate(LM_WORDS)}
     for i, word in enumerate(WORDS):
-        source = params["lm_out"] if word in MISSING or word == "<pad>" else None
-        j = lm_row.get(word.lower())
+        from_lm = word not in MISSING and word != "<pad>"
         for name in ("kernel", "bias"):
             got = np.asarray(new["lm_out"][name])[..., i]
-            want = source[name][..., i] if source is not None else lm["out"][name][..., j]
+            want = (
+                lm["out"][name][..., lm_row[word.lower()]]
+                if from_lm
+                else params["lm_out"][name][..., i]
+            )
             np.testing.assert_array_equal(got, np.asarray(want), err_msg=f"{word} {name}")
     assert report["from_lm"][-1] == "lm_out" and report["random"] == ["Dense_0"]
     assert all(jax.tree.leaves(transfer.pretrained_mask(params)["lm_out"]))
