@@ -4,7 +4,7 @@ import collections
 
 import pytest
 
-from rnnlab.data import formats
+from rnnlab.data import datasets, formats
 from rnnlab.data.formats import DataFormatError
 
 
@@ -20,8 +20,8 @@ def test_classes_and_binary_view(tmp_path):
     assert [e["label"] for e in examples] == [3, 0, 2, 4]
     assert examples[0]["tokens"] == ["a", "b"]
     assert examples[2]["tokens"] == ["8\xa01\\/2", "d"]  # U+00A0 stays inside the token
-    binary = list(formats.read_classes(path, binary=True))
-    assert [(e["tokens"], e["label"]) for e in binary] == [(["a", "b"], 1), (["c"], 0), (["e"], 1)]
+    binary = [(e["tokens"], formats.binary_label(e["label"])) for e in examples]
+    assert binary == [(["a", "b"], 1), (["c"], 0), (["8\xa01\\/2", "d"], None), (["e"], 1)]
 
 
 def test_trees_sentences_and_phrases(tmp_path):
@@ -44,8 +44,6 @@ def test_trees_sentences_and_phrases(tmp_path):
 def test_lm_text_boundaries(tmp_path):
     path = write(tmp_path, " a b \n c\n")
     assert [e["tokens"] for e in formats.read_lm_text(path)] == [["a", "b"], ["c"]]
-    course = list(formats.read_lm_text(path, bos="<s>", eos="<s>"))
-    assert course[1]["tokens"] == ["<s>", "c", "<s>"]
 
 
 def test_tags_split_on_last_bar(tmp_path):
@@ -164,7 +162,7 @@ def test_real_counts_sst(shared_data):
     assert [(t["tokens"], t["label"]) for t in trees] == [
         (e["tokens"], e["label"]) for e in examples
     ]
-    binary = list(formats.read_classes(shared_data / "classes/train.txt", binary=True))
+    binary = datasets.load_dataset("sst:binary", source_dir=shared_data)
     assert len(binary) == sum(e["label"] != 2 for e in examples)
 
 

@@ -4,7 +4,8 @@
 
 `spec` (what `--config.dataset=` holds) is a name with optional views after a colon:
 
-    local formats (files under source_dir, laid out like ../shared/data):
+    local formats (files under source_dir, laid out like ../shared/data; the table is
+    `local_formats.LOCAL_FORMATS`):
       sst          classes/{train,dev,test}.txt           classification, 5 classes
       sst_trees    trees/{train,dev,test}.txt             classification (+ "phrases")
       ptb          ptb/{train,valid,test}.txt             lm
@@ -39,79 +40,16 @@ from __future__ import annotations
 import dataclasses
 import functools
 import os
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 
 from rnnlab.data import formats, synthetic
+from rnnlab.data.local_formats import LOCAL_FORMATS, LocalFormat
 
 SPLIT_ALIASES = {"valid": "dev", "validation": "dev"}
-SHAKESPEARE_VALID_FRACTION = 0.1
 TASKS = ("classification", "lm", "tagging", "chars")
 TASK_FIELDS = {**synthetic.TASK_FIELDS, "chars": ("text",)}  # each task's example schema
-
-
-@dataclasses.dataclass(frozen=True)
-class LocalFormat:
-    task: str
-    files: dict[str, str]  # split -> path under the source directory
-    read: Callable[[str, str], Iterator[dict]]  # (path, split) -> stored examples
-    views: tuple[str, ...] = ()
-
-
-def _read_trees(path, split):
-    """Sentences and (split "<s>_phrases") the inner nodes, each as stored examples."""
-    for ex in formats.read_trees(path, phrases=split.endswith("_phrases")):
-        if ex["phrase"] == split.endswith("_phrases"):
-            yield {"tokens": ex["tokens"], "label": ex["label"]}
-
-
-def _read_ewt(path, split):
-    upos, xpos = formats.read_conllu(path), formats.read_conllu(path, tagset="xpos")
-    for u, x in zip(upos, xpos, strict=True):
-        yield {"tokens": u["tokens"], "upos": u["tags"], "xpos": x["tags"]}
-
-
-def _read_shakespeare(path, split):
-    part = "valid" if split == "dev" else "train"
-    yield {"text": formats.read_chars(path, split=part, valid_fraction=SHAKESPEARE_VALID_FRACTION)}
-
-
-def _splits(pattern: str, names=("train", "dev", "test")) -> dict[str, str]:
-    return {s: pattern.format(n) for s, n in zip(("train", "dev", "test"), names, strict=True)}
-
-
-LOCAL_FORMATS = {
-    "sst": LocalFormat(
-        "classification",
-        _splits("classes/{}.txt"),
-        lambda p, s: formats.read_classes(p),
-        ("binary",),
-    ),
-    "sst_trees": LocalFormat(
-        "classification",
-        {
-            **_splits("trees/{}.txt"),
-            **{f"{k}_phrases": v for k, v in _splits("trees/{}.txt").items()},
-        },
-        _read_trees,
-        ("binary", "phrases"),
-    ),
-    "ptb": LocalFormat(
-        "lm",
-        _splits("ptb/{}.txt", ("train", "valid", "test")),
-        lambda p, s: formats.read_lm_text(p),
-    ),
-    "wikiner": LocalFormat("tagging", _splits("tags/{}.txt"), lambda p, s: formats.read_tags(p)),
-    "ewt": LocalFormat(
-        "tagging", _splits("ud_english_ewt/en_ewt-ud-{}.conllu"), _read_ewt, ("xpos",)
-    ),
-    "shakespeare": LocalFormat(
-        "chars",
-        {"train": "tinyshakespeare/input.txt", "dev": "tinyshakespeare/input.txt"},
-        _read_shakespeare,
-    ),
-}
 
 
 # ---- TFDS catalog: map each data set's features to the example schema ----------------
@@ -171,7 +109,6 @@ CATALOG = {
         "lm", {"train": "train", "test": "test"}, lambda ex, v: {"tokens": _split(ex["text"])}
     ),
 }
-SYNTHETIC_TASKS = tuple(synthetic.TASK_FIELDS)
 
 
 # ---- the view applied to stored examples (module-level: grain workers pickle them) ----

@@ -133,19 +133,10 @@ def binary_label(label: int) -> int | None:
     return None if label == 2 else int(label > 2)
 
 
-def to_binary(examples) -> Iterator[dict]:
-    """Drop neutral examples and map the rest to 0/1 (the standard SST-2 view)."""
-    for ex in examples:
-        label = binary_label(ex["label"])
-        if label is not None:
-            yield {**ex, "label": label}
-
-
 def read_classes(
     path,
     *,
     num_classes: int = SST_NUM_CLASSES,
-    binary: bool = False,
     skip_bad_lines: bool = False,
     skipped: list | None = None,
 ) -> Iterator[dict]:
@@ -160,8 +151,7 @@ def read_classes(
             raise _Bad("at least one token after '|||'")
         return {"tokens": tokens, "label": _parse_label(label_text, num_classes)}
 
-    examples = _read_lines(path, parse, "'LABEL ||| sentence' line", skip_bad_lines, skipped)
-    return to_binary(examples) if binary else examples
+    return _read_lines(path, parse, "'LABEL ||| sentence' line", skip_bad_lines, skipped)
 
 
 _TREE_TOKEN = re.compile(r"\(|\)|[^ \t\r\n()]+")  # ASCII whitespace only, as split_tokens
@@ -209,7 +199,6 @@ def read_trees(
     *,
     phrases: bool = False,
     num_classes: int = SST_NUM_CLASSES,
-    binary: bool = False,
     skip_bad_lines: bool = False,
     skipped: list | None = None,
 ) -> Iterator[dict]:
@@ -230,26 +219,19 @@ def read_trees(
                 for label, tokens in rest:
                     yield {"tokens": tokens, "label": label, "phrase": True}
 
-    examples = expand(_read_lines(path, parse, "bracket tree", skip_bad_lines, skipped))
-    return to_binary(examples) if binary else examples
+    return expand(_read_lines(path, parse, "bracket tree", skip_bad_lines, skipped))
 
 
 def read_lm_text(
-    path,
-    *,
-    bos: str | None = None,
-    eos: str | None = None,
-    skip_bad_lines: bool = False,
-    skipped: list | None = None,
+    path, *, skip_bad_lines: bool = False, skipped: list | None = None
 ) -> Iterator[dict]:
-    """One sentence per line (PTB). `bos`/`eos` are added when given (course: both `<s>`)."""
-    head, tail = [bos] if bos else [], [eos] if eos else []
+    """One sentence per line (PTB); `pipeline.encode` adds the sentence boundaries."""
 
     def parse(line: str) -> dict:
         tokens = split_tokens(line)
         if not tokens:
             raise _Bad("a sentence (the line is blank)")
-        return {"tokens": head + tokens + tail}
+        return {"tokens": tokens}
 
     return _read_lines(path, parse, "sentence", skip_bad_lines, skipped)
 

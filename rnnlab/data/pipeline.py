@@ -14,7 +14,6 @@ so all hosts agree on shapes and on the number of steps.
 
 from __future__ import annotations
 
-import collections
 import functools
 from collections.abc import Sequence
 
@@ -151,26 +150,3 @@ def lm_stream_dataset(
     process = _process(process_index, process_count)
     ds = grain.MapDataset.source(windows).repeat(num_epochs)
     return ds.map(functools.partial(_shard, process=process))
-
-
-def data_summary(
-    train: Sequence[dict], dev: Sequence[dict] | None, vocab: Vocab, spec: BatchSpec | None = None
-) -> dict:
-    """The numbers worth printing before training: sizes, OOV rate on dev, label counts,
-    and the padding efficiency of one epoch of `spec` batches on train."""
-    train_tokens = [ex["tokens"] for ex in train]
-    out = {
-        "train_examples": len(train),
-        "train_tokens": sum(len(t) for t in train_tokens),
-        "vocab_size": len(vocab),
-        "train_oov_rate": vocab.oov_rate(train_tokens),
-    }
-    if dev is not None:
-        out["dev_examples"] = len(dev)
-        out["dev_oov_rate"] = vocab.oov_rate([ex["tokens"] for ex in dev])
-    if "label" in train[0]:
-        out["label_counts"] = dict(sorted(collections.Counter(ex["label"] for ex in train).items()))
-    if spec is not None:
-        lengths = [len(t) for t in train_tokens]
-        out["padding_efficiency"] = batching.plan_padding_efficiency(lengths, spec)
-    return out

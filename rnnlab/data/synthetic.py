@@ -13,8 +13,9 @@ that carries the head's features across the gap gets agreement right.
 
 Every sentence dict: tokens, tags (PTB POS), label (head number: 0 singular, 1 plural),
 distance (words between the head noun and the main verb), kind ("agreement" or
-"reflexive"). `examples(task, split)` gives the LM / classification / tagging views.
-Same seed -> the same sentences, byte for byte (`random.Random` seeded by a string).
+"reflexive"), verb_index (the main verb's position). `examples(task, split)` gives the
+LM / classification / tagging views. Same seed -> the same sentences, byte for byte
+(`random.Random` seeded by a string).
 """
 
 from __future__ import annotations
@@ -49,24 +50,17 @@ COPULAS = [
     ("was", "were", "VBD", "VBD"),
     ("has", "have", "VBZ", "VBP"),
 ]
-OBJECT_PRONOUNS = ("it", "them", "him", "her")
 REFLEXIVES = {("m", 0): "himself", ("f", 0): "herself", ("m", 1): "themselves",
               ("f", 1): "themselves"}  # fmt: skip
 
-# Number of every agreeing word form, for checks and minimal pairs.
-VERB_NUMBER = {
-    form: number
-    for pairs in (VERBS_TRANSITIVE, VERBS_INTRANSITIVE, [c[:2] for c in COPULAS])
-    for pair in pairs
-    for number, form in enumerate(pair)
-}
+# The other-number form of every agreeing verb (the ungrammatical twin of minimal pairs).
 _FLIP_VERB = {s: p for s, p in [c[:2] for c in COPULAS] + VERBS_TRANSITIVE + VERBS_INTRANSITIVE}
 _FLIP_VERB.update({p: s for s, p in list(_FLIP_VERB.items())})
+# The number (0 singular, 1 plural) of every noun form.
 NOUN_NUMBER = {
     form: number for nouns in (NOUNS_ANIMATE, NOUNS_THING) for n in nouns for number, form in
     enumerate(n[:2])
 }  # fmt: skip
-NOUN_GENDER = {form: n[2] for n in NOUNS_ANIMATE for form in n[:2]}
 
 
 class _Sentence:
@@ -264,10 +258,3 @@ def minimal_pairs(
 
 def _flip_reflexive(word: str) -> str:
     return {"himself": "herself", "herself": "himself"}[word]
-
-
-def vocabulary_words() -> list[str]:
-    """Every word the grammar can produce (sorted), e.g. to size embeddings up front."""
-    words = {"the", "that", ".", *ADJECTIVES, *PREPOSITIONS, *OBJECT_PRONOUNS, *REFLEXIVES.values()}
-    words |= set(VERB_NUMBER) | set(NOUN_NUMBER)
-    return sorted(words)

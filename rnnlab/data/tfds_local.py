@@ -14,7 +14,7 @@ import os
 import numpy as np
 import tensorflow_datasets as tfds
 
-from rnnlab.data import datasets
+from rnnlab.data.local_formats import LOCAL_FORMATS, LocalFormat
 
 _TEXTS = tfds.features.Sequence(tfds.features.Text())
 _FEATURES = {
@@ -27,18 +27,18 @@ _EWT_FEATURES = {"tokens": _TEXTS, "upos": _TEXTS, "xpos": _TEXTS}
 
 
 class RnnlabLocal(tfds.core.GeneratorBasedBuilder):
-    """rnnlab's local data formats (see rnnlab.data.datasets.LOCAL_FORMATS)."""
+    """rnnlab's local data formats (see rnnlab.data.local_formats.LOCAL_FORMATS)."""
 
     VERSION = tfds.core.Version("1.0.0")
     RELEASE_NOTES = {"1.0.0": "First release."}
-    BUILDER_CONFIGS = [tfds.core.BuilderConfig(name=name) for name in datasets.LOCAL_FORMATS]
+    BUILDER_CONFIGS = [tfds.core.BuilderConfig(name=name) for name in LOCAL_FORMATS]
     MANUAL_DOWNLOAD_INSTRUCTIONS = (
         "Pass the directory holding the files, laid out like ../shared/data "
         "(classes/, trees/, ptb/, tags/, ud_english_ewt/, tinyshakespeare/), as manual_dir."
     )
 
     def _info(self) -> tfds.core.DatasetInfo:
-        fmt = datasets.LOCAL_FORMATS[self.builder_config.name]
+        fmt = LOCAL_FORMATS[self.builder_config.name]
         features = _EWT_FEATURES if self.builder_config.name == "ewt" else _FEATURES[fmt.task]
         return tfds.core.DatasetInfo(
             builder=self,
@@ -48,7 +48,7 @@ class RnnlabLocal(tfds.core.GeneratorBasedBuilder):
 
     def _split_generators(self, dl_manager):
         name = self.builder_config.name
-        fmt = datasets.LOCAL_FORMATS[name]
+        fmt = LOCAL_FORMATS[name]
         root = dl_manager.manual_dir
         present = {s: root / p for s, p in fmt.files.items() if (root / p).exists()}
         if "train" not in present:
@@ -57,7 +57,7 @@ class RnnlabLocal(tfds.core.GeneratorBasedBuilder):
             )
         return {s: self._generate_examples(str(path), s, fmt) for s, path in present.items()}
 
-    def _generate_examples(self, path: str, split: str, fmt: datasets.LocalFormat):
+    def _generate_examples(self, path: str, split: str, fmt: LocalFormat):
         yield from enumerate(fmt.read(path, split))
 
 

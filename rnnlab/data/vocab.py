@@ -98,7 +98,7 @@ class Vocab:
         return oov / total if total else 0.0
 
     def save(self, path: str | os.PathLike) -> None:
-        """JSON next to the checkpoint, so a restored model decodes the same ids."""
+        """As JSON (the tokens in id order and `lowercase`); `load` gives the same ids."""
         with open(path, "w", encoding="utf-8") as f:
             json.dump({"tokens": list(self.tokens), "lowercase": self.lowercase}, f, indent=0)
 

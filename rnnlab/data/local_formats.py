@@ -1,0 +1,82 @@
+"""The local file formats: which files each data set has, its task, how to read it.
+
+    LOCAL_FORMATS[name] -> LocalFormat(task, files, read, views)
+
+`files` maps a split to a path under the source directory (laid out like
+../shared/data); `read(path, split)` yields the *stored* examples, before any view
+(`datasets` maps them to the task schema, e.g. picks UPOS or XPOS tags for "ewt").
+Shared by `datasets` (reads the files into memory) and `tfds_local` (prepares them as
+a TFDS data set), which import this module and not each other.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Iterator
+
+from rnnlab.data import formats
+
+SHAKESPEARE_VALID_FRACTION = 0.1
+
+
+@dataclasses.dataclass(frozen=True)
+class LocalFormat:
+    task: str
+    files: dict[str, str]  # split -> path under the source directory
+    read: Callable[[str, str], Iterator[dict]]  # (path, split) -> stored examples
+    views: tuple[str, ...] = ()
+
+
+def _read_trees(path, split):
+    """Sentences and (split "<s>_phrases") the inner nodes, each as stored examples."""
+    for ex in formats.read_trees(path, phrases=split.endswith("_phrases")):
+        if ex["phrase"] == split.endswith("_phrases"):
+            yield {"tokens": ex["tokens"], "label": ex["label"]}
+
+
+def _read_ewt(path, split):
+    upos, xpos = formats.read_conllu(path), formats.read_conllu(path, tagset="xpos")
+    for u, x in zip(upos, xpos, strict=True):
+        yield {"tokens": u["tokens"], "upos": u["tags"], "xpos": x["tags"]}
+
+
+def _read_shakespeare(path, split):
+    part = "valid" if split == "dev" else "train"
+    yield {"text": formats.read_chars(path, split=part, valid_fraction=SHAKESPEARE_VALID_FRACTION)}
+
+
+def _splits(pattern: str, names=("train", "dev", "test")) -> dict[str, str]:
+    return {s: pattern.format(n) for s, n in zip(("train", "dev", "test"), names, strict=True)}
+
+
+LOCAL_FORMATS = {
+    "sst": LocalFormat(
+        "classification",
+        _splits("classes/{}.txt"),
+        lambda p, s: formats.read_classes(p),
+        ("binary",),
+    ),
+    "sst_trees": LocalFormat(
+        "classification",
+        {
+            **_splits("trees/{}.txt"),
+            **{f"{k}_phrases": v for k, v in _splits("trees/{}.txt").items()},
+        },
+        _read_trees,
+        ("binary", "phrases"),
+    ),
+    "ptb": LocalFormat(
+        "lm",
+        _splits("ptb/{}.txt", ("train", "valid", "test")),
+        lambda p, s: formats.read_lm_text(p),
+    ),
+    "wikiner": LocalFormat("tagging", _splits("tags/{}.txt"), lambda p, s: formats.read_tags(p)),
+    "ewt": LocalFormat(
+        "tagging", _splits("ud_english_ewt/en_ewt-ud-{}.conllu"), _read_ewt, ("xpos",)
+    ),
+    "shakespeare": LocalFormat(
+        "chars",
+        {"train": "tinyshakespeare/input.txt", "dev": "tinyshakespeare/input.txt"},
+        _read_shakespeare,
+    ),
+}
