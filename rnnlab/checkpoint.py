@@ -4,11 +4,12 @@ Each checkpoint step holds three items (`args=ocp.args.Composite(...)`):
 
     state  the train state pytree (params, optimizer state, step, RNG, LM carry)
     data   the grain iterator's state (JSON), so a resumed run sees the same batches
-    meta   vocabularies, config and loop bookkeeping (best dev metric so far), JSON
+    meta   the model spec and loop bookkeeping (best dev metric so far), JSON
 
-`<workdir>/checkpoints` keeps the latest few (resume); `<workdir>/best` keeps the one
-with the best dev metric (model selection). Saving is synchronous: a run that is told
-to stop (SIGTERM) has its checkpoint on disk before it exits.
+One manager keeps the latest few (resume), another the one with the best dev metric
+(model selection); where they live in a run's folder is rnnlab.runs's business. Saving
+is synchronous: a run that is told to stop (SIGTERM) has its checkpoint on disk before
+it exits.
 """
 
 from __future__ import annotations
@@ -33,9 +34,9 @@ def _manager(directory: str, max_to_keep: int) -> ocp.CheckpointManager:
 class Checkpointer:
     """The latest checkpoints (for resuming) and the best one (for evaluation)."""
 
-    def __init__(self, workdir: str, max_to_keep: int = 2):
-        self.latest = _manager(os.path.join(workdir, "checkpoints"), max_to_keep)
-        self.best = _manager(os.path.join(workdir, "best"), 1)
+    def __init__(self, latest_dir: str, best_dir: str, max_to_keep: int = 2):
+        self.latest = _manager(latest_dir, max_to_keep)
+        self.best = _manager(best_dir, 1)
 
     def save(self, state: dict, data: dict, meta: dict, *, best: bool = False) -> None:
         step = int(state["step"])
@@ -75,9 +76,12 @@ class Checkpointer:
         self.best.close()
 
 
-def load_meta(workdir: str, *, best: bool = True) -> dict[str, Any] | None:
-    """The metadata (config, vocabularies) of a run's best (or latest) checkpoint."""
-    directory = os.path.join(workdir, "best" if best else "checkpoints")
+def latest_step(directory: str) -> int | None:
+    return _manager(directory, 1).latest_step()
+
+
+def load_meta(directory: str) -> dict[str, Any] | None:
+    """The metadata of the newest checkpoint in `directory` (None: there is none)."""
     manager = _manager(directory, 1)
     step = manager.latest_step()
     if step is None:
@@ -85,10 +89,10 @@ def load_meta(workdir: str, *, best: bool = True) -> dict[str, Any] | None:
     return manager.restore(step, args=ocp.args.Composite(meta=ocp.args.JsonRestore()))["meta"]
 
 
-def load_params(workdir: str, *, best: bool = True):
-    """The model parameters of a run's best (or latest) checkpoint, on one local device,
+def load_params(directory: str):
+    """The model parameters of the newest checkpoint in `directory`, on one local device,
     whatever mesh or number of processes the run was trained on."""
-    directory = os.path.join(workdir, "best" if best else "checkpoints")
+    directory = os.path.abspath(directory)
     manager = _manager(directory, 1)
     step = manager.latest_step()
     if step is None:

@@ -1,5 +1,10 @@
 """Models: sentence classifier, language model, tagger (flax.linen over `recurrent.run`).
 
+Built by keyword from a spec, `build({"model": "Classifier", **fields})`; `spec_of(model)`
+gives it back (a run's checkpoint stores it, rnnlab.runs). Submodules have explicit names
+shared across models: `embed` (word embedding), `rnn` (the recurrent stack), then each
+model's head (`classify`, `out`, `lm_out`).
+
 The recurrent layers are the library's pure cells; `Recurrent` only stores their
 parameters in the Flax tree and calls `recurrent.run_layers`, so masks, reversal and
 bidirectionality mean exactly what `rnnlab.recurrent` pins down. Dropout draws from the
@@ -103,10 +108,11 @@ def pool(hs_BxTxH, mask_BxT, carries, how: str) -> jax.Array:
 class Classifier(nn.Module):
     """Embedding -> (Bi)RNN layers -> sentence vector -> class logits.
 
+    Its embedding and recurrent stack are named as the LanguageModel's (`embed`, `rnn`),
+    so an LM's parameters initialise it by a copy of those subtrees (rnnlab.transfer).
     With `aux_lm` (unidirectional only: a backward state has read the next word) a
     next-word softmax `lm_out` over the top layer's states, for an auxiliary LM loss
-    while fine-tuning from an LM (Chronopoulou et al. 2019): `with_lm=True` adds its
-    logits to the outputs. It shares the LM's layout, so it can start as the LM's own.
+    while fine-tuning from an LM (Chronopoulou et al. 2019): see `with_lm`.
     """
 
     vocab_size: int
@@ -121,10 +127,7 @@ class Classifier(nn.Module):
     levers: Levers = Levers()
     aux_lm: bool = False
 
-    @nn.compact
-    def __call__(self, tokens_BxT, mask_BxT, *, train: bool = False, with_lm: bool = False):
-        """Returns (logits_BxC, sentence_BxS), and with_lm next-word logits_BxTxV (the
-        logits at t predict token t + 1)."""
+    def setup(self):
         check_positive(vocab_size=self.vocab_size, num_classes=self.num_classes,
                        embed_dim=self.embed_dim)  # fmt: skip
         if self.pooling not in POOLINGS:
@@ -132,26 +135,41 @@ class Classifier(nn.Module):
         if self.aux_lm and self.bidirectional:
             raise ValueError("aux_lm needs a unidirectional classifier (a backward state "
                              "has read the word it would predict)")  # fmt: skip
-        if with_lm and not self.aux_lm:
-            raise ValueError("with_lm needs a Classifier built with aux_lm=True")
-        drop = nn.Dropout(self.dropout, deterministic=not train)
-        xs_BxTxE = drop(nn.Embed(self.vocab_size, self.embed_dim)(tokens_BxT))
-        carries, hs_BxTxH = Recurrent(
+        self.embed = nn.Embed(self.vocab_size, self.embed_dim)
+        self.rnn = Recurrent(
             self.cell,
             self.hidden_size,
             self.num_layers,
             self.bidirectional,
             self.dropout,
             self.levers,
-        )(xs_BxTxE, mask_BxT, train=train)
+        )
+        self.classify = nn.Dense(self.num_classes)
+        self.drop = nn.Dropout(self.dropout)
+        if self.aux_lm:
+            self.lm_out = nn.Dense(self.vocab_size)
+
+    def __call__(self, tokens_BxT, mask_BxT, *, train: bool = False):
+        """Returns (logits_BxC, sentence_BxS)."""
+        logits_BxC, sentence_BxS, hs_BxTxH = self._forward(tokens_BxT, mask_BxT, train)
+        if self.aux_lm and self.is_initializing():  # create the head's parameters
+            self.lm_out(hs_BxTxH)
+        return logits_BxC, sentence_BxS
+
+    def with_lm(self, tokens_BxT, mask_BxT, *, train: bool = False):
+        """(logits_BxC, next-word logits_BxTxV): the logits at t predict token t + 1."""
+        if not self.aux_lm:
+            raise ValueError("with_lm needs a Classifier built with aux_lm=True")
+        logits_BxC, _, hs_BxTxH = self._forward(tokens_BxT, mask_BxT, train)
+        return logits_BxC, self.lm_out(self.drop(hs_BxTxH, deterministic=not train))
+
+    def _forward(self, tokens_BxT, mask_BxT, train: bool):
+        xs_BxTxE = self.drop(self.embed(tokens_BxT), deterministic=not train)
+        carries, hs_BxTxH = self.rnn(xs_BxTxE, mask_BxT, train=train)
         finals = [_layer_hidden(c, self.bidirectional) for c in carries]
         sentence_BxS = pool(hs_BxTxH, mask_BxT, finals, self.pooling)
-        logits_BxC = nn.Dense(self.num_classes)(drop(sentence_BxS))
-        if self.aux_lm and (with_lm or self.is_initializing()):
-            lm_logits_BxTxV = nn.Dense(self.vocab_size, name="lm_out")(drop(hs_BxTxH))
-            if with_lm:
-                return logits_BxC, sentence_BxS, lm_logits_BxTxV
-        return logits_BxC, sentence_BxS
+        logits_BxC = self.classify(self.drop(sentence_BxS, deterministic=not train))
+        return logits_BxC, sentence_BxS, hs_BxTxH
 
 
 def _layer_hidden(carry, bidirectional: bool) -> jax.Array:
@@ -195,7 +213,9 @@ class LanguageModel(nn.Module):
             self.out = nn.Dense(self.vocab_size)
         if self.num_classes > 0:
             self.label_embed = nn.Embed(self.num_classes, self.hidden_size)
-            self.label_to_carry = nn.Dense(2 * self.num_layers * self.hidden_size)
+            # One hidden-sized slice per leaf of each layer's carry (h; and c for an LSTM).
+            leaves = len(jax.tree.leaves(self.rnn.initial_carry(1)))
+            self.label_to_carry = nn.Dense(leaves * self.hidden_size)
 
     def __call__(self, inputs_BxT, mask_BxT, carry=None, labels_B=None, *, train=False):
         """Returns (logits_BxTxV, final carry: one per layer)."""
@@ -220,7 +240,7 @@ class LanguageModel(nn.Module):
         # Every leaf of every layer's carry (h, and c for an LSTM) from the label.
         leaves, treedef = jax.tree.flatten(zeros)
         init_BxN = jnp.tanh(self.label_to_carry(self.label_embed(labels_B)))
-        parts = jnp.split(init_BxN[:, : len(leaves) * self.hidden_size], len(leaves), axis=-1)
+        parts = jnp.split(init_BxN, len(leaves), axis=-1)
         return jax.tree.unflatten(treedef, parts)
 
 
@@ -235,8 +255,9 @@ class CharWordEncoder(nn.Module):
     @nn.compact
     def __call__(self, chars_NxW, *, train: bool = False):
         mask_NxW = chars_NxW > 0
-        xs_NxWxE = nn.Embed(self.num_chars, self.embed_dim)(chars_NxW)
-        carries, _ = Recurrent("lstm", self.hidden_size, 1, True)(xs_NxWxE, mask_NxW)
+        xs_NxWxE = nn.Embed(self.num_chars, self.embed_dim, name="embed")(chars_NxW)
+        rnn = Recurrent("lstm", self.hidden_size, 1, True, name="rnn")
+        carries, _ = rnn(xs_NxWxE, mask_NxW)
         return _layer_hidden(carries[-1], True)
 
 
@@ -270,17 +291,42 @@ class Tagger(nn.Module):
             key = self.make_rng("dropout")
             drop_BxT = jax.random.bernoulli(key, self.word_dropout, tokens_BxT.shape)
             tokens_BxT = jnp.where(drop_BxT & mask_BxT, self.unk_id, tokens_BxT)
-        xs_BxTxE = nn.Embed(self.vocab_size, self.embed_dim)(tokens_BxT)
+        xs_BxTxE = nn.Embed(self.vocab_size, self.embed_dim, name="embed")(tokens_BxT)
         if self.num_chars > 0:
             if chars_BxTxW is None:
                 raise ValueError("this tagger has a character encoder: pass chars_BxTxW")
             B, T, W = chars_BxTxW.shape
-            enc = CharWordEncoder(self.num_chars, self.char_embed_dim, self.char_hidden_size)
+            enc = CharWordEncoder(
+                self.num_chars, self.char_embed_dim, self.char_hidden_size, name="chars"
+            )
             words_BxTxC = enc(chars_BxTxW.reshape(B * T, W), train=train).reshape(B, T, -1)
             xs_BxTxE = jnp.concatenate([xs_BxTxE, words_BxTxC], axis=-1)
         drop = nn.Dropout(self.dropout, deterministic=not train)
         rnn = Recurrent(
-            self.cell, self.hidden_size, self.num_layers, True, self.dropout, self.levers
-        )
+            self.cell, self.hidden_size, self.num_layers, True, self.dropout, self.levers,
+            name="rnn",
+        )  # fmt: skip
         _, hs_BxTxH = rnn(drop(xs_BxTxE), mask_BxT, train=train)
-        return nn.Dense(self.num_tags)(drop(hs_BxTxH))
+        return nn.Dense(self.num_tags, name="out")(drop(hs_BxTxH))
+
+
+MODELS = {m.__name__: m for m in (Classifier, LanguageModel, Tagger)}
+
+
+def spec_of(model: nn.Module) -> dict:
+    """The JSON-able keyword arguments that rebuild `model` (`build(spec_of(m)) == m`)."""
+    fields = {f.name: getattr(model, f.name) for f in dataclasses.fields(model) if f.init}
+    fields = {k: v for k, v in fields.items() if k not in ("parent", "name")}
+    fields["levers"] = dataclasses.asdict(fields["levers"])
+    return {"model": type(model).__name__, **fields}
+
+
+def build(spec: dict) -> nn.Module:
+    """A model from its spec: {"model": class name, **keyword arguments}."""
+    kwargs = dict(spec)
+    name = kwargs.pop("model")
+    if name not in MODELS:
+        raise ValueError(f"unknown model {name!r}; expected one of {sorted(MODELS)}")
+    if "levers" in kwargs:
+        kwargs["levers"] = Levers(**kwargs["levers"])
+    return MODELS[name](**kwargs)

@@ -14,23 +14,29 @@ from <workdir> if it holds a checkpoint, train, evaluate on dev every `eval_ever
 keep the best checkpoint, write metrics.jsonl / TensorBoard events / curves.png /
 results.json, and return the results dict. With `model.cell = "lstm,elman"` it trains
 one model per cell (in <workdir>/<cell>) and returns them side by side.
+
+The loop knows no kind of task: data, model, objective, evaluation sums, carried state
+and end-of-run evaluations come from the config's `rnnlab.tasks.Task`; the workdir's
+layout is rnnlab.runs's.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import enum
 import functools
-import json
 import os
 import signal
 import threading
 import time
 from collections.abc import Callable
+from typing import Any
 
 import jax
 import jax.numpy as jnp
 import optax
 
-from rnnlab import checkpoint, losses, metrics_io, sharding, tasks, transfer
+from rnnlab import checkpoint, metrics_io, models, runs, sharding, tasks
 
 
 class NonFiniteLossError(RuntimeError):
@@ -48,11 +54,11 @@ def enable_compilation_cache(directory: str) -> None:
 # --------------------------------------------------------------------------- optimizer
 
 
-def make_optimizer(config, steps_per_epoch: int, pretrained=None) -> optax.GradientTransformation:
+def make_optimizer(config, steps_per_epoch: int, extra=None) -> optax.GradientTransformation:
     """Adam or SGD with Zaremba's step decay: the first `decay_after_epochs` epochs at
     the full learning rate, then x `lr_decay` at the start of every later epoch
-    (lr_decay 1: constant); global-norm clipping first. `pretrained` (a bool mask over
-    the params, from init_from) adds the freeze / discriminative-lr scale."""
+    (lr_decay 1: constant); global-norm clipping first. `extra` (the task's
+    `update_transform`, e.g. transfer's freeze / discriminative lr) comes last."""
 
     def lr(count):
         decays = jnp.maximum(count // steps_per_epoch - config.decay_after_epochs + 1, 0)
@@ -64,39 +70,27 @@ def make_optimizer(config, steps_per_epoch: int, pretrained=None) -> optax.Gradi
         opt = optax.adam(config.learning_rate if config.lr_decay == 1.0 else lr)
     parts = [optax.clip_by_global_norm(config.clip_norm)] if config.clip_norm > 0 else []
     parts.append(opt)
-    if pretrained is not None:
-        parts.append(
-            transfer.scale_pretrained(pretrained, config.freeze_steps, config.pretrained_lr_scale)
-        )
+    if extra is not None:
+        parts.append(extra)
     return optax.chain(*parts) if len(parts) > 1 else opt
 
 
 # --------------------------------------------------------------------------- steps
 
 
-def train_step(state, batch, *, forward, optimizer, steps_per_epoch, loss_normalizer):
+def train_step(state, batch, *, task: tasks.Task, optimizer, steps_per_epoch: int):
     """One update. A non-finite loss or gradient leaves the state as it was (the host
     decides whether that stops the run); metrics["finite"] says which happened."""
     key = jax.random.fold_in(state["rng"], state["step"])
     carry = state.get("carry")
-    if carry is not None:  # a new epoch starts the stream from the zero state
+    if carry is not None:  # a new epoch starts the carried state from zero
         new_epoch = state["step"] % steps_per_epoch == 0
         carry = jax.tree.map(lambda c: jnp.where(new_epoch, jnp.zeros_like(c), c), carry)
-
-    def loss_fn(params):
-        stats, carry_out = forward(params, batch, carry, True, key)
-        aux = stats.get("aux_loss", 0.0)  # an auxiliary objective (tasks.make_forward)
-        if loss_normalizer == "rows":  # Zaremba: sum over time, mean over rows
-            rows = jnp.maximum(jnp.sum(jnp.any(batch["mask_BxT"], -1)), 1)
-            return stats["loss_sum"] / rows + aux, (stats, carry_out)
-        return stats["loss"] + aux, (stats, carry_out)
-
-    grads_fn = jax.value_and_grad(loss_fn, has_aux=True)
-    (_, (stats, carry_out)), grads = grads_fn(state["params"])
+    grads_fn = jax.value_and_grad(task.loss, has_aux=True)
+    (objective, (metrics, carry_out)), grads = grads_fn(state["params"], batch, key, carry)
     updates, opt_state = optimizer.update(grads, state["opt_state"], state["params"])
-    grad_norm = optax.tree.norm(grads)
     # The update too: a NaN learning rate or optimizer state must not reach the params.
-    finite = jnp.isfinite(stats["loss"]) & jnp.isfinite(optax.tree.norm(updates))
+    finite = jnp.isfinite(objective) & jnp.isfinite(optax.tree.norm(updates))
     new = {
         "params": optax.apply_updates(state["params"], updates),
         "opt_state": opt_state,
@@ -107,29 +101,31 @@ def train_step(state, batch, *, forward, optimizer, steps_per_epoch, loss_normal
     keep = {k: state[k] for k in new}
     new = jax.tree.map(lambda n, o: jnp.where(finite, n, o), new, keep)
     new["step"] = state["step"] + 1
-    metrics = {"loss": stats["loss"], "accuracy": stats["correct"] / jnp.maximum(stats["count"], 1)}
-    if "aux_loss" in stats:
-        metrics["aux_loss"] = stats["aux_loss"]
-    return new, {**metrics, "grad_norm": grad_norm, "finite": finite}
+    return new, {**metrics, "grad_norm": optax.tree.norm(grads), "finite": finite}
 
 
-def eval_step(params, batch, carry, *, forward):
-    stats, carry = forward(params, batch, carry, False, None)
-    return {k: stats[k] for k in ("loss_sum", "correct", "count")}, carry
-
-
-def evaluate(eval_fn, params, batches, stream: bool, zero_carry) -> dict[str, float]:
-    """Loss per real token/sentence over a whole split (streams carry state across)."""
-    totals = {"loss_sum": 0.0, "correct": 0.0, "count": 0.0}
-    carry = zero_carry(batches[0]) if stream else None
+def evaluate(task: tasks.Task, params, batches, eval_fn=None) -> dict[str, float]:
+    """The task's metrics over a whole split from summed statistics (a carried state
+    flows across the batches of a stream). `eval_fn`: a jitted `task.eval_sums`."""
+    eval_fn = eval_fn or jax.jit(task.eval_sums)
+    totals = None
+    carry = task.initial_carry(params, batches[0])
     for batch in batches:
-        stats, carry = eval_fn(params, batch, carry if stream else None)
-        for k in totals:
-            totals[k] += float(stats[k])
-    return losses.summarize(totals)
+        sums, carry_out = eval_fn(params, batch, carry)
+        carry = carry_out if carry is not None else None
+        sums = {k: float(v) for k, v in sums.items()}
+        totals = sums if totals is None else {k: totals[k] + sums[k] for k in totals}
+    return task.summarize(totals)
 
 
 # --------------------------------------------------------------------------- the loop
+
+
+class StopReason(enum.Enum):
+    FINISHED = "finished"
+    EARLY_STOP = "early stop"
+    PREEMPTED = "preempted"  # SIGTERM: checkpoint saved, rerun to resume
+    NON_FINITE = "non-finite loss"
 
 
 class _StopSignal:
@@ -175,183 +171,225 @@ def train_and_evaluate(config, workdir: str, *, on_step: Callable[[int], None] |
             sub = config.copy_and_resolve_references()
             sub.model.cell = name
             results[name] = train_and_evaluate(sub, os.path.join(workdir, name), on_step=on_step)
-        with open(os.path.join(workdir, "results.json"), "w") as f:
-            json.dump(results, f, indent=1)
+        runs.write_results(workdir, results)
         return results
-    os.makedirs(workdir, exist_ok=True)
     task = tasks.build(config)
-    return _train(config, workdir, task, on_step)
-
-
-def _train(config, workdir: str, task: tasks.Task, on_step) -> dict:
+    runs.start(workdir, config, task.vocabs)
     start_time = time.perf_counter()
-    total_steps = num_steps(config, task.steps_per_epoch)
-    # Every batch is this process's rows of a global batch, split over the mesh.
+    setup = _init_or_restore(config, workdir, task)
+    outcome = _step_loop(config, workdir, task, setup, on_step)
+    return _finish(config, workdir, task, setup, outcome, time.perf_counter() - start_time)
+
+
+@dataclasses.dataclass
+class _Setup:
+    """What the loop steps: the train state and the functions and data around it."""
+
+    state: dict
+    step_fn: Callable
+    eval_fn: Callable
+    put: Callable  # host batch -> global array, split over the mesh
+    data_iter: Any  # grain iterator; its state is checkpointed
+    ckpt: checkpoint.Checkpointer
+    meta: dict  # saved with every checkpoint
+    resumed: bool
+
+    def save(self, *, best: bool = False) -> None:
+        self.ckpt.save(self.state, self.data_iter.get_state(), self.meta, best=best)
+
+
+def _init_or_restore(config, workdir: str, task: tasks.Task) -> _Setup:
+    """Fresh parameters (or the task's start, e.g. a pre-trained LM's), or the state of
+    the latest checkpoint; the jitted, sharded step around them."""
     mesh = sharding.make_mesh(config.mesh_shape or None)
     put = functools.partial(sharding.global_batch, mesh=mesh)
-    eval_fn = jax.jit(functools.partial(eval_step, forward=task.forward))
-
-    def zero_carry(batch):
-        return task.model.apply(
-            {"params": state["params"]},
-            batch["inputs_BxT"].shape[0],
-            method=lambda m, b: m.initial_carry(b),
-        )
-
     data_iter = iter(task.train.to_iter_dataset())
     first = task.train[0]
     init_key, rng = jax.random.split(jax.random.PRNGKey(config.seed))
-    params = tasks.init_params(task, init_key, first)
-    ckpt = checkpoint.Checkpointer(workdir, config.keep_checkpoints)
-    pretrained, init_report = None, None
-    if config.init_from:
-        pretrained = transfer.pretrained_mask(params)
-        if ckpt.latest.latest_step() is None:  # a resumed run keeps its own parameters
-            words = task.vocabs["words"]
-            params, init_report = transfer.init_from_lm(config.init_from, params, words)
-    optimizer = make_optimizer(config, task.steps_per_epoch, pretrained)
+    params = task.init_params(init_key, first)
+    ckpt = runs.checkpointer(workdir, config.keep_checkpoints)
+    optimizer = make_optimizer(config, task.steps_per_epoch, task.update_transform(params))
+    init_report = None
+    if ckpt.latest.latest_step() is None:  # a resumed run keeps its own parameters
+        params, init_report = task.start_from(params)
     state = {
         "params": params,
         "opt_state": optimizer.init(params),
         "step": jnp.array(0, jnp.int32),
         "rng": rng,
     }
-    if task.stream:
-        # Distinct buffers per leaf: the state is donated to the step.
-        state["carry"] = jax.tree.map(jnp.copy, zero_carry(put(first)))
+    carry = task.initial_carry(params, put(first))
+    if carry is not None:  # distinct buffers per leaf: the state is donated to the step
+        state["carry"] = jax.tree.map(jnp.copy, carry)
     state_sharding = sharding.state_shardings(state, mesh, config.fsdp_min_size)
     state = jax.device_put(state, state_sharding)
     step_fn = jax.jit(
         functools.partial(
-            train_step,
-            forward=task.forward,
-            optimizer=optimizer,
-            steps_per_epoch=task.steps_per_epoch,
-            loss_normalizer=config.loss_normalizer,
+            train_step, task=task, optimizer=optimizer, steps_per_epoch=task.steps_per_epoch
         ),
         in_shardings=(state_sharding, sharding.batch_sharding(mesh)),
         out_shardings=(state_sharding, None),
         donate_argnums=0,
     )
-    dev_batches = [put(b) for b in task.dev]
-    test_batches = None if task.test is None else [put(b) for b in task.test]
-    vocab_meta = {k: list(v.tokens) for k, v in task.vocabs.items()}
-    meta = {"config": config.to_dict(), "vocabs": vocab_meta, "best": None, "best_step": None,
-            "stale_evals": 0, "summary": task.summary, "init": init_report}  # fmt: skip
+    meta = {"task": task.name, "model": models.spec_of(task.model), "best": None,
+            "best_step": None, "stale_evals": 0, "summary": task.summary,
+            "init": init_report}  # fmt: skip
+    setup = _Setup(state, step_fn, jax.jit(task.eval_sums), put, data_iter, ckpt, meta, False)
     restored = ckpt.restore(state)
     if restored is not None:
-        state, data_state, saved_meta = restored
+        setup.state, data_state, saved_meta = restored
         data_iter.set_state(data_state)
-        meta.update({k: saved_meta[k] for k in ("best", "best_step", "stale_evals")})
-        meta["init"] = saved_meta.get("init")
-        print(f"resumed from {workdir} at step {int(state['step'])}", flush=True)
-    metric = config.metric
-    step = int(state["step"])
-    writer = metrics_io.MetricsWriter(workdir, resume_step=step if restored is not None else None)
-    progress = metrics_io.Progress(total_steps, step, config.log_every, os.path.basename(workdir))
-    stopped, skipped, pending, window, last = None, 0, [], [], {}
-    last_eval = (None, None)  # (step, dev metrics) of this process's latest evaluation
+        meta.update({k: saved_meta[k] for k in ("best", "best_step", "stale_evals", "init")})
+        setup.resumed = True
+        print(f"resumed from {workdir} at step {int(setup.state['step'])}", flush=True)
+    return setup
 
-    def save(best=False):
-        ckpt.save(state, data_iter.get_state(), meta, best=best)
 
-    def drain() -> bool:
-        """Reads the metrics of the steps still on the device in one transfer (no
-        per-step host sync: the host prepares the next batch while the device works).
-        Returns False, setting `stopped`, at the first non-finite step. Such a step left
-        the state as it was, so a state saved after a drain that passed is good."""
-        nonlocal stopped, skipped
-        drained = jax.device_get([m for _, m in pending])
-        for (at, _), m in zip(pending, drained, strict=True):
+class _PendingMetrics:
+    """The metrics of steps still on the device, read in one transfer at log, eval and
+    checkpoint steps (no per-step host sync: the host prepares the next batch while the
+    device works). A non-finite step left the state as it was, so a state saved after
+    a drain that found none is good."""
+
+    def __init__(self, skip_nonfinite: bool):
+        self.skip_nonfinite = skip_nonfinite
+        self.pending, self.window, self.last = [], [], {}
+        self.skipped = 0
+
+    def add(self, step: int, metrics) -> None:
+        self.pending.append((step, metrics))
+
+    def drain(self) -> tuple[int, float] | None:
+        """(step, loss) of the first non-finite step that stops the run, else None."""
+        drained = jax.device_get([m for _, m in self.pending])
+        for (at, _), m in zip(self.pending, drained, strict=True):
             if not m["finite"]:
-                if not config.skip_nonfinite:
-                    stopped = f"non-finite loss {float(m['loss'])} at step {at}"
-                    return False
-                skipped += 1
-            window.append(float(m["loss"]))
-            last.update({k: float(v) for k, v in m.items()})
-        pending.clear()
-        return True
+                if not self.skip_nonfinite:
+                    return at, float(m["loss"])
+                self.skipped += 1
+            self.window.append(float(m["loss"]))
+            self.last.update({k: float(v) for k, v in m.items()})
+        self.pending.clear()
+        return None
 
+    def logged(self) -> dict[str, float]:
+        """The latest metrics, the loss averaged over the steps since the last line."""
+        out = {**self.last, "loss": sum(self.window) / len(self.window)}
+        self.window.clear()
+        return out
+
+
+@dataclasses.dataclass
+class _Outcome:
+    reason: StopReason
+    step: int
+    skipped: int
+    last_eval: tuple[int, dict] | None  # (step, dev metrics) of the latest evaluation
+    nonfinite: tuple[int, float] | None = None
+
+
+def _step_loop(config, workdir: str, task: tasks.Task, setup: _Setup, on_step) -> _Outcome:
+    """Steps until the end, an early stop, SIGTERM or a non-finite loss."""
+    total_steps = num_steps(config, task.steps_per_epoch)
+    dev_batches = [setup.put(b) for b in task.dev]
+    step = int(setup.state["step"])
+    writer = metrics_io.MetricsWriter(workdir, resume_step=step if setup.resumed else None)
+    progress = metrics_io.Progress(total_steps, step, config.log_every, os.path.basename(workdir))
+    metrics = _PendingMetrics(config.skip_nonfinite)
+    meta, reason, last_eval, nonfinite = setup.meta, StopReason.FINISHED, None, None
     with _StopSignal() as stop:
         while step < total_steps:
-            batch = next(data_iter)
-            state, metrics = step_fn(state, put(batch))
+            batch = next(setup.data_iter)
+            setup.state, step_metrics = setup.step_fn(setup.state, setup.put(batch))
             step += 1
-            pending.append((step, metrics))
+            metrics.add(step, step_metrics)
             real_tokens = int(batch["mask_BxT"].sum()) * jax.process_count()
             log = step % config.log_every == 0 or step == total_steps
             evaluate_now = step % config.eval_every == 0 or step == total_steps
             save_now = step % config.checkpoint_every == 0 or step == total_steps
-            if (log or evaluate_now or save_now or stop.received) and not drain():
-                break
-            logged = None
-            if log:  # the loss averaged over the steps since the last line (less noise)
-                logged = {**last, "loss": sum(window) / len(window)}
-                window.clear()
+            if log or evaluate_now or save_now or stop.received:
+                nonfinite = metrics.drain()
+                if nonfinite is not None:
+                    reason = StopReason.NON_FINITE
+                    break
+            logged = metrics.logged() if log else None
             progress.update(step, real_tokens, logged)
             if log:
                 writer.write(step, "train", logged)
             if evaluate_now:
-                dev = evaluate(eval_fn, state["params"], dev_batches, task.stream, zero_carry)
+                params = setup.state["params"]
+                dev = evaluate(task, params, dev_batches, setup.eval_fn)
                 last_eval = (step, dict(dev))
-                dev.update(_pair_metrics(config, task, state["params"]))
+                dev.update(task.dev_metrics(params))
                 writer.write(step, "dev", dev)
                 progress.write(f"{progress.desc} step {step}: dev " + _fmt(dev))
-                if _better(metric, dev[metric], meta["best"]):
-                    meta.update(best=dev[metric], best_step=step, stale_evals=0)
-                    save(best=True)
+                if _better(config.metric, dev[config.metric], meta["best"]):
+                    meta.update(best=dev[config.metric], best_step=step, stale_evals=0)
+                    setup.save(best=True)
                 else:
                     meta["stale_evals"] += 1
                 if config.early_stop_evals and meta["stale_evals"] >= config.early_stop_evals:
-                    stopped = f"early stop at step {step}"
+                    reason = StopReason.EARLY_STOP
             if save_now:
-                save()
+                setup.save()
             if on_step is not None:
                 on_step(step)
             if stop.received:
-                if not drain():
+                nonfinite = metrics.drain()
+                if nonfinite is not None:
+                    reason = StopReason.NON_FINITE
                     break
-                save()
-                stopped = f"SIGTERM: checkpoint saved at step {step}"
+                setup.save()
+                reason = StopReason.PREEMPTED
                 break
-            if stopped:
-                save()
+            if reason is StopReason.EARLY_STOP:
+                setup.save()
                 break
     progress.close()
     writer.close()
-    if stopped and stopped.startswith("non-finite"):
-        ckpt.close()
+    return _Outcome(reason, step, metrics.skipped, last_eval, nonfinite)
+
+
+def _finish(config, workdir, task: tasks.Task, setup: _Setup, outcome: _Outcome, wall_s: float):
+    """The results of the best checkpoint: dev (and test) metrics and the task's extras."""
+    if outcome.reason is StopReason.NON_FINITE:
+        setup.ckpt.close()
+        at, loss = outcome.nonfinite
         raise NonFiniteLossError(
-            f"{stopped}; the last good checkpoint is in {workdir}/checkpoints "
+            f"non-finite loss {loss} at step {at}; the last good checkpoint is in "
+            f"{runs.checkpoint_dir(workdir, best=False)} "
             "(set --config.skip_nonfinite=True to skip such batches)"
         )
-    results = {"workdir": workdir, "step": step, "skipped_nonfinite": skipped,
-               "stopped": stopped, "wall_time_s": round(time.perf_counter() - start_time, 1),
+    stopped = {
+        StopReason.FINISHED: None,
+        StopReason.EARLY_STOP: f"early stop at step {outcome.step}",
+        StopReason.PREEMPTED: f"SIGTERM: checkpoint saved at step {outcome.step}",
+    }
+    results = {"workdir": workdir, "step": outcome.step, "skipped_nonfinite": outcome.skipped,
+               "stopped": stopped[outcome.reason], "wall_time_s": round(wall_s, 1),
                "summary": task.summary}  # fmt: skip
-    if meta["init"] is not None:
-        results["init"] = meta["init"]
-    if stopped and stopped.startswith("SIGTERM"):
-        ckpt.close()
+    if setup.meta["init"] is not None:
+        results["init"] = setup.meta["init"]
+    if outcome.reason is StopReason.PREEMPTED:
+        setup.ckpt.close()
         results["preempted"] = True
-        print(stopped, flush=True)
+        print(results["stopped"], flush=True)
         return results
-    best = ckpt.restore(state, best=True)
-    best_params = best[0]["params"] if best is not None else state["params"]
-    results["best_step"] = meta["best_step"]
-    if last_eval[0] is not None and last_eval[0] == meta["best_step"]:  # just evaluated
-        results["dev"] = last_eval[1]
+    best = setup.ckpt.restore(setup.state, best=True)
+    params = best[0]["params"] if best is not None else setup.state["params"]
+    results["best_step"] = setup.meta["best_step"]
+    if outcome.last_eval is not None and outcome.last_eval[0] == results["best_step"]:
+        results["dev"] = outcome.last_eval[1]  # just evaluated: no second pass over dev
     else:
-        results["dev"] = evaluate(eval_fn, best_params, dev_batches, task.stream, zero_carry)
-    if test_batches is not None:
-        results["test"] = evaluate(eval_fn, best_params, test_batches, task.stream, zero_carry)
-    ckpt.close()
-    results.update(_extras(config, task, best_params))
-    if jax.process_index() == 0:  # one writer per workdir in multi-process runs
-        with open(os.path.join(workdir, "results.json"), "w") as f:
-            json.dump(results, f, indent=1)
-        metrics_io.plot_curves(workdir, metric)
-    print(f"{workdir}: best dev {metric} {results['dev'][metric]:.4f} at step "
+        results["dev"] = evaluate(task, params, [setup.put(b) for b in task.dev], setup.eval_fn)
+    if task.test is not None:
+        results["test"] = evaluate(task, params, [setup.put(b) for b in task.test], setup.eval_fn)
+    setup.ckpt.close()
+    results.update(task.extras(params))
+    runs.write_results(workdir, results)
+    if jax.process_index() == 0:
+        metrics_io.plot_curves(workdir, config.metric)
+    print(f"{workdir}: best dev {config.metric} {results['dev'][config.metric]:.4f} at step "
           f"{results['best_step']} ({results['wall_time_s']} s)", flush=True)  # fmt: skip
     return results
 
@@ -360,46 +398,8 @@ def _fmt(metrics: dict[str, float]) -> str:
     return ", ".join(f"{k} {v:.4f}" for k, v in metrics.items() if k != "count")
 
 
-def _pair_metrics(config, task: tasks.Task, params) -> dict[str, float]:
-    """Minimal-pair accuracy by distance as dev metrics ("pairs_d8"), to see when
-    (and whether) each cell learns the long dependencies during training."""
-    if config.minimal_pairs.per_distance <= 0:
-        return {}
-    from rnnlab import agreement
-
-    accuracy = agreement.minimal_pair_accuracy(
-        task.model, params, task.vocabs["words"], config.minimal_pairs, stream=task.stream
-    )
-    return {f"pairs_d{d}": acc for d, acc in accuracy.items()}
-
-
-def _extras(config, task: tasks.Task, params) -> dict:
-    """Task-specific evaluations of the selected model (minimal pairs, samples)."""
-    out = {}
-    if config.minimal_pairs.per_distance > 0:
-        from rnnlab import agreement
-
-        out["minimal_pairs"] = agreement.minimal_pair_accuracy(
-            task.model, params, task.vocabs["words"], config.minimal_pairs, stream=task.stream
-        )
-    if task.kind == "tagging":
-        from rnnlab import tagging
-
-        tags = task.vocabs["tags"]
-        if tagging.is_iob(tags.tokens[1:]):  # [0] is padding
-            gold, pred = tagging.predict_tags(task.model, params, task.dev, tags)
-            out["entities"] = tagging.entity_scores(gold, pred)
-    if config.sample.num > 0:
-        from rnnlab import generate
-
-        chars = task.kind == "chars"
-        vocab = task.vocabs["words"]
-        out["samples"] = generate.sample_text(task.model, params, vocab, config.sample, chars=chars)
-    return out
-
-
 def format_results(results: dict) -> str:
-    """A readable summary: dev metrics (and minimal-pair accuracy by distance) per run."""
+    """A readable summary: dev metrics and each task's extras, per run."""
     runs = results if "dev" not in results and "preempted" not in results else {"": results}
     lines = []
     for name, r in runs.items():
@@ -410,14 +410,5 @@ def format_results(results: dict) -> str:
         head = f"{name + ': ' if name else ''}dev loss {dev['loss']:.4f}"
         head += f", accuracy {dev['accuracy']:.4f}, perplexity {dev['perplexity']:.2f}"
         lines.append(f"{head} (best step {r['best_step']}, {r['wall_time_s']} s)")
-        if "minimal_pairs" in r:
-            pairs = r["minimal_pairs"]
-            lines.append("  minimal-pair accuracy by distance: "
-                         + "  ".join(f"{d}: {acc:.3f}" for d, acc in pairs.items()))  # fmt: skip
-        if "entities" in r:
-            e = r["entities"]
-            lines.append(f"  entities: F1 {e['f1']:.4f} (precision {e['precision']:.4f}, "
-                         f"recall {e['recall']:.4f}, {e['support']} gold)")  # fmt: skip
-        for text in r.get("samples", []):
-            lines.append("  sample: " + text.replace("\n", "\n          "))
+        lines += tasks.REGISTRY[r["summary"]["task"]].format_extras(r)
     return "\n".join(lines)

@@ -5,8 +5,9 @@
     mask = pretrained_mask(params)             which classifier leaves come from the LM
     optax.chain(..., scale_pretrained(mask, freeze_steps, lr_scale))   freeze, then a smaller lr
 
-What moves from the LM (`LanguageModel`: embed, rnn, out) to the `Classifier` (Embed_0,
-Recurrent_0, lm_out); the classification layer is new:
+What moves from the LM (`LanguageModel`) to the `Classifier`: both name their parts
+`embed` and `rnn` (the LM's softmax is `out`, the classifier's optional next-word head
+`lm_out`); the classification layer `classify` is new:
 
   embedding  row by row, by word: a classifier word that the LM's vocabulary has (after
              the LM's own lowercasing) gets the LM's row; words the LM lacks keep their
@@ -28,7 +29,6 @@ Any shape or cell mismatch raises `TransferError` naming the classifier's parame
 
 from __future__ import annotations
 
-import os
 from typing import NamedTuple
 
 import jax
@@ -36,12 +36,11 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from rnnlab import checkpoint, tasks
-from rnnlab.data import datasets
+from rnnlab import runs
 from rnnlab.data.vocab import PAD, Vocab
 
-EMBED, RECURRENT, LM_HEAD = "Embed_0", "Recurrent_0", "lm_out"  # the classifier's names
-LM_EMBED, LM_RECURRENT, LM_OUT = "embed", "rnn", "out"  # the language model's
+EMBED, RECURRENT = "embed", "rnn"  # in both models
+LM_HEAD, LM_OUT = "lm_out", "out"  # the classifier's next-word head, the LM's softmax
 CELL_OF_GATES = {1: "elman", 3: "gru", 4: "lstm"}  # gates per hidden unit in U_HxG
 
 
@@ -97,7 +96,7 @@ def map_embedding(lm_E_VxE, lm_vocab: Vocab, E_VxE, vocab: Vocab):
     if np.shape(lm_E_VxE)[1] != np.shape(E_VxE)[1]:
         raise TransferError(
             f"{EMBED}/embedding: the classifier's embed_dim is {np.shape(E_VxE)[1]}, the LM's "
-            f"{LM_EMBED}/embedding has {np.shape(lm_E_VxE)[1]}"
+            f"{EMBED}/embedding has {np.shape(lm_E_VxE)[1]}"
         )
     return map_rows(lm_E_VxE, lm_vocab, E_VxE, vocab)
 
@@ -143,11 +142,11 @@ def transfer_lm(lm_params, lm_vocab: Vocab, params, vocab: Vocab) -> tuple[dict,
     a few as "missing_examples") and names what came from the LM and what stayed random.
     """
     E_VxE, missing = map_embedding(
-        lm_params[LM_EMBED]["embedding"], lm_vocab, params[EMBED]["embedding"], vocab
+        lm_params[EMBED]["embedding"], lm_vocab, params[EMBED]["embedding"], vocab
     )
     new = jax.tree.map(lambda x: x, params)  # a fresh tree; the leaves are immutable
     new[EMBED] = {**params[EMBED], "embedding": E_VxE}
-    layers, lm_layers = params[RECURRENT]["layers"], lm_params[LM_RECURRENT]["layers"]
+    layers, lm_layers = params[RECURRENT]["layers"], lm_params[RECURRENT]["layers"]
     if len(layers) > len(lm_layers):
         raise TransferError(
             f"{RECURRENT}/layers: the classifier has {len(layers)} recurrent layers, "
@@ -157,7 +156,7 @@ def transfer_lm(lm_params, lm_vocab: Vocab, params, vocab: Vocab) -> tuple[dict,
     for l, layer in enumerate(layers):
         names.append(f"{RECURRENT}/layers/{l}" + ("/fw" if "fw" in layer else ""))
         target, source = _lm_part(layer), lm_layers[l]
-        _check_cell(names[-1], target, f"{LM_RECURRENT}/layers/{l}", source)
+        _check_cell(names[-1], target, f"{RECURRENT}/layers/{l}", source)
         copied = {k: jnp.asarray(source[k], target[k].dtype) for k in target}
         new[RECURRENT]["layers"][l] = _with_lm_part(layer, copied)
     if LM_HEAD in params:
@@ -176,20 +175,15 @@ def transfer_lm(lm_params, lm_vocab: Vocab, params, vocab: Vocab) -> tuple[dict,
 
 def init_from_lm(workdir: str, params, vocab: Vocab) -> tuple[dict, dict]:
     """`transfer_lm` from the best checkpoint of the LM trained in `workdir`."""
-    meta = checkpoint.load_meta(workdir, best=True) if os.path.isdir(workdir) else None
-    if meta is None:
-        raise FileNotFoundError(
-            f"init_from {workdir!r}: no LM checkpoint in {os.path.join(workdir, 'best')} "
-            "(train the LM there first)"
-        )
-    config = meta["config"]
-    kind = config.get("task") or datasets.task_of(config["dataset"])
-    if kind != "lm":
-        raise TransferError(f"init_from {workdir!r} holds a {kind!r} model, not a word LM")
-    lm_vocab = tasks.saved_vocabs(meta)["words"]
-    lm_params = checkpoint.load_params(workdir, best=True)
-    new, report = transfer_lm(lm_params, lm_vocab, params, vocab)
-    return new, {"init_from": workdir, "lm_step": meta["best_step"], **report}
+    try:
+        lm = runs.load(workdir, best=True)
+    except FileNotFoundError as e:
+        raise FileNotFoundError(f"init_from {workdir!r}: no LM checkpoint ({e}); train the "
+                                "LM there first") from None  # fmt: skip
+    if lm.task != "lm":
+        raise TransferError(f"init_from {workdir!r} holds a {lm.task!r} model, not a word LM")
+    new, report = transfer_lm(lm.params, lm.vocabs["words"], params, vocab)
+    return new, {"init_from": workdir, "lm_step": lm.step, **report}
 
 
 class ScalePretrainedState(NamedTuple):

@@ -54,9 +54,9 @@ def test_classifier_final_pooling_is_the_course_representation():
     variables = model.init(jax.random.PRNGKey(1), tokens, mask)
     _, sentence_BxS = model.apply(variables, tokens, mask)
     params = variables["params"]
-    xs = params["Embed_0"]["embedding"][tokens]
+    xs = params["embed"]["embedding"][tokens]
     rnn = models.Recurrent("lstm", 6, 1, True)
-    _, hs = rnn.apply({"params": params["Recurrent_0"]}, xs, mask)
+    _, hs = rnn.apply({"params": params["rnn"]}, xs, mask)
     last_B = mask.sum(-1) - 1
     fw_last = hs[np.arange(3), last_B, :6]
     np.testing.assert_allclose(sentence_BxS[:, :6], fw_last, atol=1e-6)
@@ -146,13 +146,13 @@ def test_tagger_word_dropout_only_in_training_and_only_on_real_tokens():
                  char_hidden_size=3, dropout=0.3)  # fmt: skip
     plain = models.Tagger(V, K, **sizes)
     params = plain.init(jax.random.PRNGKey(0), tokens, mask, chars)["params"]
-    params["Embed_0"]["embedding"] = jnp.eye(V)  # one-hot rows: the embedding shows the ids
+    params["embed"]["embedding"] = jnp.eye(V)  # one-hot rows: the embedding shows the ids
     rngs = {"dropout": jax.random.PRNGKey(3)}
 
     def run(model, train):
         logits, state = model.apply({"params": params}, tokens, mask, chars, train=train,
                                     rngs=rngs, capture_intermediates=True)  # fmt: skip
-        ids_BxT = jnp.argmax(state["intermediates"]["Embed_0"]["__call__"][0], axis=-1)
+        ids_BxT = jnp.argmax(state["intermediates"]["embed"]["__call__"][0], axis=-1)
         return logits, np.asarray(ids_BxT)
 
     want, _ = run(plain, train=True)

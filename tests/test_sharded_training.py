@@ -16,7 +16,7 @@ import pytest
 from conftest import REPO_ROOT
 from test_train import tiny_config
 
-from rnnlab import checkpoint, train
+from rnnlab import runs, train
 
 # A stream LM (the carry is sharded like the batch), 2 layers; FSDP splits every matrix.
 SHARDED = {"dataset": "synthetic:lm", "lm_mode": "stream", "seq_len": 6,
@@ -27,7 +27,7 @@ def _run(workdir, **overrides):
     train.train_and_evaluate(tiny_config(**SHARDED, **overrides), str(workdir))
     rows = [json.loads(line) for line in (workdir / "metrics.jsonl").read_text().splitlines()]
     losses = [r["loss"] for r in rows if r["split"] == "train"]
-    return losses, checkpoint.load_params(str(workdir), best=False)
+    return losses, runs.load(str(workdir), best=False).params
 
 
 def _assert_same_run(got, want):
@@ -93,8 +93,8 @@ def test_two_processes_train_checkpoint_resume_and_match_one_process(single_devi
     )
     workdir = tmp_path / "run"
     _two_processes(workdir, config_file, num_steps=4)  # stop at step 4 with a checkpoint
-    assert checkpoint.load_meta(str(workdir), best=False) is not None
+    assert runs.has_checkpoint(str(workdir), best=False)
     _two_processes(workdir, config_file, num_steps=8)  # resume from it, finish at 8
     rows = [json.loads(line) for line in (workdir / "metrics.jsonl").read_text().splitlines()]
     losses = [r["loss"] for r in rows if r["split"] == "train"]
-    _assert_same_run((losses, checkpoint.load_params(str(workdir), best=False)), single_device)
+    _assert_same_run((losses, runs.load(str(workdir), best=False).params), single_device)

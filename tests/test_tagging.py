@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from test_train import tiny_config
 
-from rnnlab import models, tagging, tasks, train
+from rnnlab import models, runs, tagging, tasks, train
 from rnnlab.data import batching
 from rnnlab.data.vocab import PAD, Vocab
 
@@ -87,7 +87,7 @@ def test_predict_tags_reads_only_real_tokens_and_never_predicts_padding():
     batch = {"tokens_BxT": tokens_BxT, "mask_BxT": mask_BxT, "tags_BxT": tags_BxT}
     params = model.init(jax.random.key(0), tokens_BxT, mask_BxT)["params"]
     # Make the padding tag the model's favourite everywhere.
-    params["Dense_0"]["bias"] = params["Dense_0"]["bias"].at[0].set(100.0)
+    params["out"]["bias"] = params["out"]["bias"].at[0].set(100.0)
     gold, pred = tagging.predict_tags(model, params, [batch], tags)
     assert gold == [tags.decode(g) for g in gold_ids]
     assert [len(p) for p in pred] == [3, 1, 2]
@@ -111,8 +111,8 @@ def test_training_an_iob_tagger_reports_entity_f1(tmp_path):
     results = train.train_and_evaluate(config, str(tmp_path / "run"))
 
     task = tasks.build(config)
-    model, params, vocabs, _ = tasks.load_model(str(tmp_path / "run"))
-    gold, pred = tagging.predict_tags(model, params, task.dev, vocabs["tags"])
+    run = runs.load(str(tmp_path / "run"))
+    gold, pred = tagging.predict_tags(run.model, run.params, task.dev, run.vocabs["tags"])
     assert results["entities"] == tagging.entity_scores(gold, pred)
     dev_lines = (tmp_path / "tags" / "dev.txt").read_text().splitlines()
     expected_gold = [[w.split("|")[1] for w in line.split()] for line in dev_lines]

@@ -12,7 +12,7 @@ import optax
 import pytest
 
 from experiments.configs.base import base_config
-from rnnlab import checkpoint, tasks, train
+from rnnlab import runs, tasks, train
 
 # Compiled steps are shared across the runs of this module (and of its siblings).
 train.enable_compilation_cache(os.path.join(tempfile.gettempdir(), "rnnlab-test-jax-cache"))
@@ -42,7 +42,7 @@ def tiny_config(**overrides):
 
 
 def _params(workdir):
-    return checkpoint.load_params(str(workdir), best=False)
+    return runs.load(str(workdir), best=False).params
 
 
 @pytest.mark.parametrize(
@@ -93,9 +93,10 @@ def test_class_conditioned_lm_trains_and_samples_each_class(tmp_path):
     config.sample.length = 5
     results = train.train_and_evaluate(config, str(tmp_path))
     assert [s[:4] for s in results["samples"]] == ["[0] ", "[1] ", "[0] ", "[1] "]
-    model, params, vocabs, _ = tasks.load_model(str(tmp_path))
-    assert model.num_classes == 2 and "label_embed" in params
-    assert set(" ".join(results["samples"]).split()) - {"[0]", "[1]"} <= set(vocabs["words"].tokens)
+    run = runs.load(str(tmp_path))
+    assert run.model.num_classes == 2 and "label_embed" in run.params
+    words = set(run.vocabs["words"].tokens)
+    assert set(" ".join(results["samples"]).split()) - {"[0]", "[1]"} <= words
 
 
 @pytest.mark.parametrize("learning_rate, best_step", [(1e-2, 8), (1.0, 6)])
@@ -105,10 +106,9 @@ def test_results_are_the_best_checkpoints_dev_metrics(tmp_path, learning_rate, b
     config = tiny_config(learning_rate=learning_rate, eval_every=2)
     results = train.train_and_evaluate(config, str(tmp_path))
     assert (results["best_step"], results["step"]) == (best_step, 8)  # both cases covered
-    _, params, _, saved = tasks.load_model(str(tmp_path))
-    task = tasks.build(saved)
-    eval_fn = jax.jit(lambda p, b, c: train.eval_step(p, b, c, forward=task.forward))
-    want = train.evaluate(eval_fn, params, task.dev, False, None)
+    run = runs.load(str(tmp_path))
+    task = tasks.build(run.config)
+    want = train.evaluate(task, run.params, task.dev)
     assert set(results["dev"]) == set(want)
     for key, value in want.items():
         np.testing.assert_allclose(results["dev"][key], value, rtol=1e-6)
@@ -140,7 +140,7 @@ def test_nonfinite_step_is_named_though_metrics_are_read_late(tmp_path, monkeypa
     config = tiny_config(log_every=100, eval_every=100)
     with pytest.raises(train.NonFiniteLossError, match="nan at step 3;"):
         train.train_and_evaluate(config, str(tmp_path / "stop"))
-    assert checkpoint.load_meta(str(tmp_path / "stop")) is None  # nothing saved past it
+    assert not runs.has_checkpoint(str(tmp_path / "stop"))  # nothing saved past it
     config.skip_nonfinite = True
     assert train.train_and_evaluate(config, str(tmp_path / "skip"))["skipped_nonfinite"] == 1
 

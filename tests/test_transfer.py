@@ -17,8 +17,9 @@ import pytest
 from test_train import tiny_config
 
 from experiments import transfer as driver
-from rnnlab import checkpoint, models, tasks, train, transfer
+from rnnlab import models, runs, tasks, train, transfer
 from rnnlab.data.vocab import Vocab
+from rnnlab.tasks import classification
 
 train.enable_compilation_cache(os.path.join(tempfile.gettempdir(), "rnnlab-test-jax-cache"))
 
@@ -52,7 +53,7 @@ def test_embedding_rows_move_by_word_and_missing_words_are_counted():
     lm, params = _lm(), _classifier()
     new, report = _transfer(lm, params)
     E_lm, E_old, E_new = (
-        np.asarray(p["embedding"]) for p in (lm["embed"], params["Embed_0"], new["Embed_0"])
+        np.asarray(p["embedding"]) for p in (lm["embed"], params["embed"], new["embed"])
     )
     lm_row = {w: i for i, w in enumerate(LM_WORDS)}
     for i, word in enumerate(WORDS):
@@ -62,7 +63,7 @@ def test_embedding_rows_move_by_word_and_missing_words_are_counted():
             np.testing.assert_array_equal(E_new[i], E_lm[lm_row[word.lower()]])
     assert report["missing_words"] == len(MISSING) and report["missing_examples"] == MISSING
     assert report["words"] == len(WORDS) - 1
-    np.testing.assert_array_equal(new["Dense_0"]["kernel"], params["Dense_0"]["kernel"])
+    np.testing.assert_array_equal(new["classify"]["kernel"], params["classify"]["kernel"])
 
 
 @pytest.mark.parametrize("cell", ["lstm", "gru", "elman"])
@@ -70,29 +71,25 @@ def test_recurrent_layers_equal_the_lms(cell):
     lm = _lm(cell)
     one, _ = _transfer(lm, _classifier(cell))  # fewer layers than the LM: the bottom one
     two, report = _transfer(lm, _classifier(cell, num_layers=2))
-    jax.tree.map(
-        np.testing.assert_array_equal, one["Recurrent_0"]["layers"], lm["rnn"]["layers"][:1]
-    )
-    jax.tree.map(np.testing.assert_array_equal, two["Recurrent_0"]["layers"], lm["rnn"]["layers"])
+    jax.tree.map(np.testing.assert_array_equal, one["rnn"]["layers"], lm["rnn"]["layers"][:1])
+    jax.tree.map(np.testing.assert_array_equal, two["rnn"]["layers"], lm["rnn"]["layers"])
     assert report["from_lm"] == [
-        "Embed_0/embedding",
-        "Recurrent_0/layers/0",
-        "Recurrent_0/layers/1",
+        "embed/embedding",
+        "rnn/layers/0",
+        "rnn/layers/1",
     ]
 
 
 def test_a_bidirectional_classifier_gets_the_lm_in_its_forward_direction_only():
     lm, params = _lm(), _classifier(bidirectional=True)
     new, report = _transfer(lm, params)
-    layer, old = new["Recurrent_0"]["layers"][0], params["Recurrent_0"]["layers"][0]
+    layer, old = new["rnn"]["layers"][0], params["rnn"]["layers"][0]
     jax.tree.map(np.testing.assert_array_equal, layer["fw"], lm["rnn"]["layers"][0])
     jax.tree.map(np.testing.assert_array_equal, layer["bw"], old["bw"])
-    assert report["random"] == ["Recurrent_0/layers/0/bw", "Dense_0"]
+    assert report["random"] == ["rnn/layers/0/bw", "classify"]
     mask = transfer.pretrained_mask(params)
-    assert mask["Embed_0"]["embedding"] and all(
-        jax.tree.leaves(mask["Recurrent_0"]["layers"][0]["fw"])
-    )
-    assert not any(jax.tree.leaves([mask["Recurrent_0"]["layers"][0]["bw"], mask["Dense_0"]]))
+    assert mask["embed"]["embedding"] and all(jax.tree.leaves(mask["rnn"]["layers"][0]["fw"]))
+    assert not any(jax.tree.leaves([mask["rnn"]["layers"][0]["bw"], mask["classify"]]))
 
 
 def test_the_auxiliary_lm_head_gets_the_lms_softmax_column_by_word():
@@ -109,7 +106,7 @@ def test_the_auxiliary_lm_head_gets_the_lms_softmax_column_by_word():
                 else params["lm_out"][name][..., i]
             )
             np.testing.assert_array_equal(got, np.asarray(want), err_msg=f"{word} {name}")
-    assert report["from_lm"][-1] == "lm_out" and report["random"] == ["Dense_0"]
+    assert report["from_lm"][-1] == "lm_out" and report["random"] == ["classify"]
     assert all(jax.tree.leaves(transfer.pretrained_mask(params)["lm_out"]))
     tied = models.LanguageModel(len(LM_WORDS), 4, 6, "lstm", 1, tie_weights=True)
     tied_params = tied.init(jax.random.key(1), jnp.zeros((1, 3), jnp.int32), jnp.ones((1, 3)))
@@ -123,15 +120,15 @@ def test_aux_loss_is_the_weighted_next_word_cross_entropy_in_training_only():
     tokens_BxT = np.array([[4, 5, 6, 7, 0], [8, 9, 6, 5, 4], [9, 0, 0, 0, 0]], np.int32)
     batch = {"tokens_BxT": tokens_BxT, "mask_BxT": tokens_BxT > 0,
              "labels_B": np.array([1, 3, 0], np.int32)}  # fmt: skip
-    forward = tasks.make_forward("classification", model, aux_lm_weight=0.5)
-    train_stats, _ = forward(params, batch, None, True, jax.random.key(0))  # dropout 0
-    eval_stats, _ = forward(params, batch, None, False, None)
+    forward = functools.partial(classification.statistics, model, 0.5)
+    train_stats = forward(params, batch, True, jax.random.key(0))  # dropout 0
+    eval_stats = forward(params, batch, False, None)
     assert "aux_loss" not in eval_stats
     for k in ("loss_sum", "correct", "count"):
         np.testing.assert_allclose(train_stats[k], eval_stats[k], rtol=1e-6)
     # Independently: log-softmax in float64, the word after each real word, real pairs only.
-    _, _, logits_BxTxV = model.apply({"params": params}, tokens_BxT, batch["mask_BxT"],
-                                     with_lm=True)  # fmt: skip
+    _, logits_BxTxV = model.apply({"params": params}, tokens_BxT, batch["mask_BxT"],
+                                  method="with_lm")  # fmt: skip
     logits = np.asarray(logits_BxTxV, np.float64)
     logp = logits - np.log(np.exp(logits).sum(-1, keepdims=True))
     nll = [-logp[b, t, tokens_BxT[b, t + 1]] for b in range(3) for t in range(4)
@@ -141,14 +138,14 @@ def test_aux_loss_is_the_weighted_next_word_cross_entropy_in_training_only():
     # Causal: the logits at t do not see the words after t.
     later = tokens_BxT.copy()
     later[1, 3:] = [7, 7]
-    _, _, changed = model.apply({"params": params}, later, later > 0, with_lm=True)
+    _, changed = model.apply({"params": params}, later, later > 0, method="with_lm")
     np.testing.assert_allclose(changed[1, :3], logits_BxTxV[1, :3], rtol=1e-6)
     assert not np.allclose(changed[1, 3:], logits_BxTxV[1, 3:])
     with pytest.raises(ValueError, match="unidirectional"):
         _classifier(aux_lm=True, bidirectional=True)
     with pytest.raises(ValueError, match="with_lm needs a Classifier built with aux_lm"):
         models.Classifier(len(WORDS), 5, 4, 6).apply(
-            {"params": _classifier()}, tokens_BxT, batch["mask_BxT"], with_lm=True
+            {"params": _classifier()}, tokens_BxT, batch["mask_BxT"], method="with_lm"
         )
 
 
@@ -158,10 +155,10 @@ def test_aux_loss_is_the_weighted_next_word_cross_entropy_in_training_only():
         (
             {"hidden_size": 8},
             {},
-            r"Recurrent_0/layers/0: lstm, H=6 .* LM's rnn/layers/0: lstm, H=8",
+            r"rnn/layers/0: lstm, H=6 .* LM's rnn/layers/0: lstm, H=8",
         ),
-        ({"cell": "gru"}, {}, r"Recurrent_0/layers/0: lstm, H=6 .* LM's rnn/layers/0: gru, H=6"),
-        ({"embed_dim": 5}, {}, r"Embed_0/embedding: the classifier's embed_dim is 4, .* has 5"),
+        ({"cell": "gru"}, {}, r"rnn/layers/0: lstm, H=6 .* LM's rnn/layers/0: gru, H=6"),
+        ({"embed_dim": 5}, {}, r"embed/embedding: the classifier's embed_dim is 4, .* has 5"),
         (
             {"num_layers": 1},
             {"num_layers": 2},
@@ -170,7 +167,7 @@ def test_aux_loss_is_the_weighted_next_word_cross_entropy_in_training_only():
         (
             {},
             {"num_layers": 2, "bidirectional": True},
-            r"Recurrent_0/layers/1/fw: lstm, H=6 \(U_HxG",
+            r"rnn/layers/1/fw: lstm, H=6 \(U_HxG",
         ),
     ],
 )
@@ -223,15 +220,15 @@ def test_init_from_freezes_then_trains_and_a_resumed_run_does_not_reinitialise(
     first = train.train_and_evaluate(config, str(tmp_path / "resumed"), on_step=preempt)
     assert first["preempted"] and first["step"] == 3
     # After 3 frozen steps: bit for bit the LM's layers, and its rows for the words it has.
-    at_3 = checkpoint.load_params(str(tmp_path / "resumed"), best=False)
-    lm = checkpoint.load_params(lm_copy)
-    jax.tree.map(np.testing.assert_array_equal, at_3["Recurrent_0"], lm["rnn"])
-    lm_vocab = Vocab(tuple(checkpoint.load_meta(lm_copy)["vocabs"]["words"]))
-    words = checkpoint.load_meta(str(tmp_path / "resumed"), best=False)["vocabs"]["words"]
+    at_3 = runs.load(str(tmp_path / "resumed"), best=False).params
+    lm = runs.load(lm_copy).params
+    jax.tree.map(np.testing.assert_array_equal, at_3["rnn"], lm["rnn"])
+    lm_vocab = runs.load_vocabs(lm_copy)["words"]
+    words = runs.load_vocabs(str(tmp_path / "resumed"))["words"].tokens
     shared = [(i, lm_vocab.id(w)) for i, w in enumerate(words) if i > 0 and w in lm_vocab]
     rows, lm_rows = np.array(shared).T
     np.testing.assert_array_equal(
-        at_3["Embed_0"]["embedding"][rows], lm["embed"]["embedding"][lm_rows]
+        at_3["embed"]["embedding"][rows], lm["embed"]["embedding"][lm_rows]
     )
     missing = len(words) - 1 - len(shared)
     assert missing > 0 and first["init"]["missing_words"] == missing  # the LM's vocab is capped
@@ -239,12 +236,12 @@ def test_init_from_freezes_then_trains_and_a_resumed_run_does_not_reinitialise(
     shutil.rmtree(lm_copy)  # a resumed run must not read (let alone re-apply) the LM
     second = train.train_and_evaluate(config, str(tmp_path / "resumed"))
     assert second["step"] == 6 and second["init"] == first["init"] == straight["init"]
-    resumed = checkpoint.load_params(str(tmp_path / "resumed"), best=False)
-    uninterrupted = checkpoint.load_params(str(tmp_path / "straight"), best=False)
+    resumed = runs.load(str(tmp_path / "resumed"), best=False).params
+    uninterrupted = runs.load(str(tmp_path / "straight"), best=False).params
     jax.tree.map(np.testing.assert_array_equal, resumed, uninterrupted)
     # After the freeze the LM's parameters move too.
     for name in ("W_DxG", "U_HxG", "b_G"):
-        moved = resumed["Recurrent_0"]["layers"][0][name] - lm["rnn"]["layers"][0][name]
+        moved = resumed["rnn"]["layers"][0][name] - lm["rnn"]["layers"][0][name]
         assert np.abs(moved).max() > 0, name
 
 
@@ -281,7 +278,7 @@ def test_init_from_freezes_then_trains_and_a_resumed_run_does_not_reinitialise(
         (
             {"init_from": "LM", "model.hidden_size": 6},
             transfer.TransferError,
-            "Recurrent_0/layers/0: lstm, H=6",
+            "rnn/layers/0: lstm, H=6",
         ),
     ],
 )
@@ -296,12 +293,12 @@ def test_vocab_from_gives_the_classifier_the_lms_vocabulary_and_every_row(tmp_pa
     config = classifier_config(init_from=lm_workdir, vocab_from=lm_workdir, freeze_steps=2,
                                num_steps=2)  # fmt: skip
     result = train.train_and_evaluate(config, str(tmp_path))
-    lm_words = checkpoint.load_meta(lm_workdir)["vocabs"]["words"]
-    assert checkpoint.load_meta(str(tmp_path))["vocabs"]["words"] == lm_words
+    lm_words = runs.load_vocabs(lm_workdir)["words"]
+    assert runs.load_vocabs(str(tmp_path))["words"] == lm_words
     # Without it the classifier's own vocabulary misses words (see the test above).
     assert result["init"]["missing_words"] == 0 and result["init"]["words"] == len(lm_words) - 1
-    frozen = checkpoint.load_params(str(tmp_path), best=False)["Embed_0"]["embedding"]
-    lm = checkpoint.load_params(lm_workdir)["embed"]["embedding"]
+    frozen = runs.load(str(tmp_path), best=False).params["embed"]["embedding"]
+    lm = runs.load(lm_workdir).params["embed"]["embedding"]
     np.testing.assert_array_equal(frozen[1:], lm[1:])  # every row but <pad>'s
     transfer_config = driver_config()
     transfer_config.pretrained.lm_vocabulary = True
@@ -321,8 +318,8 @@ def test_fine_tuning_with_the_auxiliary_lm_loss_logs_it_and_trains_the_lms_softm
     aux = [l["aux_loss"] for l in lines if l.get("split") == "train"]
     assert len(aux) == 4 and all(np.isfinite(aux)) and min(aux) > 0
     assert all("aux_loss" not in l for l in lines if l.get("split") == "dev")
-    params = checkpoint.load_params(str(tmp_path), best=False)
-    lm = checkpoint.load_params(lm_workdir)
+    params = runs.load(str(tmp_path), best=False).params
+    lm = runs.load(lm_workdir).params
     assert "lm_out" in params and not np.array_equal(
         params["lm_out"]["kernel"], lm["out"]["kernel"]
     )

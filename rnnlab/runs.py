@@ -1,0 +1,181 @@
+"""A run's folder: the only code that knows its layout, and `load`, which reads a run back.
+
+    <workdir>/config.json         the config of the latest start (JSON of the ConfigDict)
+    <workdir>/vocab.<name>.json   its vocabularies (`Vocab.save`): words, tags, chars
+    <workdir>/checkpoints/<step>  the latest checkpoints (resume): train state, data
+                                  iterator state, meta (model spec, task, best so far)
+    <workdir>/best/<step>         the checkpoint with the best dev metric
+    <workdir>/results.json        what training returned (+ metrics.jsonl, tb/, curves.png
+                                  from rnnlab.metrics_io)
+
+    run = runs.load(workdir)       # Run(task, model, params, vocabs, config, step)
+    logits = run.model.apply({"params": run.params}, ...)
+
+The model is rebuilt from the spec its checkpoint stores (`models.build`), so nothing is
+guessed from parameter names. Runs written before this layout (config and vocabularies
+inside the checkpoint's meta, Flax auto-names) still load: see `_load_old_layout`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+from typing import Any
+
+import flax.linen as nn
+import jax
+import ml_collections
+
+from rnnlab import checkpoint, models
+from rnnlab.data.vocab import Vocab
+
+CONFIG_FILE = "config.json"
+RESULTS_FILE = "results.json"
+_VOCAB_FILE = "vocab.{}.json"
+
+
+@dataclasses.dataclass(frozen=True)
+class Run:
+    workdir: str
+    task: str  # the registry name of its task (rnnlab.tasks)
+    model: nn.Module
+    params: Any
+    vocabs: dict[str, Vocab]
+    config: ml_collections.ConfigDict
+    step: int
+
+
+def checkpoint_dir(workdir: str, *, best: bool) -> str:
+    return os.path.join(workdir, "best" if best else "checkpoints")
+
+
+def checkpointer(workdir: str, max_to_keep: int) -> checkpoint.Checkpointer:
+    return checkpoint.Checkpointer(
+        checkpoint_dir(workdir, best=False), checkpoint_dir(workdir, best=True), max_to_keep
+    )
+
+
+def has_checkpoint(workdir: str, *, best: bool = True) -> bool:
+    directory = checkpoint_dir(workdir, best=best)
+    return os.path.isdir(directory) and checkpoint.load_meta(directory) is not None
+
+
+def find(root: str) -> list[str]:
+    """`root` if it is a run, else the runs directly inside it (a multi-cell run's)."""
+    if has_checkpoint(root):
+        return [root]
+    if not os.path.isdir(root):
+        return []
+    return sorted(
+        os.path.join(root, d) for d in os.listdir(root) if has_checkpoint(os.path.join(root, d))
+    )
+
+
+def start(workdir: str, config, vocabs: dict[str, Vocab]) -> None:
+    """Writes the config and vocabularies of a run that starts (or resumes) training."""
+    os.makedirs(workdir, exist_ok=True)
+    if jax.process_index() != 0:  # one writer per workdir in multi-process runs
+        return
+    with open(os.path.join(workdir, CONFIG_FILE), "w", encoding="utf-8") as f:
+        f.write(config.to_json(indent=1))
+    for name, vocab in vocabs.items():
+        vocab.save(os.path.join(workdir, _VOCAB_FILE.format(name)))
+
+
+def write_results(workdir: str, results: dict) -> None:
+    if jax.process_index() == 0:
+        with open(os.path.join(workdir, RESULTS_FILE), "w", encoding="utf-8") as f:
+            json.dump(results, f, indent=1)
+
+
+def load_config(workdir: str) -> ml_collections.ConfigDict:
+    with open(os.path.join(workdir, CONFIG_FILE), encoding="utf-8") as f:
+        return ml_collections.ConfigDict(json.load(f))
+
+
+def load_vocabs(workdir: str) -> dict[str, Vocab]:
+    """The vocabularies of the run in `workdir` (the words with the run's lowercasing)."""
+    names = [f for f in sorted(os.listdir(workdir)) if f.startswith("vocab.")]
+    if names:
+        return {f.split(".")[1]: Vocab.load(os.path.join(workdir, f)) for f in names}
+    meta = _meta(workdir, best=True)
+    if "vocabs" not in meta:
+        raise FileNotFoundError(f"{workdir} holds no vocabularies")
+    return _old_vocabs(meta)
+
+
+def load(workdir: str, *, best: bool = True) -> Run:
+    """The model of a run's best (or latest) checkpoint, ready to apply."""
+    meta = _meta(workdir, best=best)
+    params = checkpoint.load_params(checkpoint_dir(workdir, best=best))
+    if "model" not in meta:
+        return _load_old_layout(workdir, meta, params, best)
+    step = checkpoint.latest_step(checkpoint_dir(workdir, best=best))
+    return Run(workdir, meta["task"], models.build(meta["model"]), params,
+               load_vocabs(workdir), load_config(workdir), step)  # fmt: skip
+
+
+def _meta(workdir: str, *, best: bool) -> dict:
+    directory = checkpoint_dir(workdir, best=best)
+    meta = checkpoint.load_meta(directory) if os.path.isdir(directory) else None
+    if meta is None:
+        raise FileNotFoundError(f"no checkpoint in {directory} (is it a training workdir?)")
+    return meta
+
+
+# ----------------------------------------------------------------------------- old layout
+# Runs written before rnnlab.runs: config and vocabularies in the checkpoint's meta, no
+# model spec, Flax auto-names for the Classifier's and Tagger's parts, and a GRU/Elman
+# LM's label_to_carry twice as wide as it is used. tests/fixtures/old_layout has one of
+# each kind; these functions turn them into what today's code writes.
+
+_OLD_NAMES = {"Embed_0": "embed", "Recurrent_0": "rnn", "CharWordEncoder_0": "chars"}
+
+
+def _old_vocabs(meta: dict) -> dict[str, Vocab]:
+    lowercase = bool(meta["config"].get("lowercase", False))
+    return {k: Vocab(tuple(v), lowercase and k == "words") for k, v in meta["vocabs"].items()}
+
+
+def _renamed(tree: dict, head: str) -> dict:
+    out = {}
+    for name, sub in tree.items():
+        new = head if name == "Dense_0" else _OLD_NAMES.get(name, name)
+        out[new] = _renamed(sub, head) if name == "CharWordEncoder_0" else sub
+    return out
+
+
+def _load_old_layout(workdir: str, meta: dict, params, best: bool) -> Run:
+    from rnnlab.data import datasets
+
+    config = ml_collections.ConfigDict(meta["config"])
+    task = config.get("task") or datasets.task_of(config.dataset)
+    vocabs = _old_vocabs(meta)
+    m = config.model
+    sizes = {k: m[k] for k in ("embed_dim", "hidden_size", "cell", "num_layers", "dropout")}
+    levers = {k: m[k] for k in ("unroll", "remat_chunk", "compute_dtype") if k in m}
+    V = len(vocabs["words"])
+    if task == "classification":
+        params = _renamed(params, head="classify")
+        spec = {"model": "Classifier", "vocab_size": V,
+                "num_classes": params["classify"]["bias"].shape[0], **sizes,
+                "bidirectional": m.bidirectional, "pooling": m.pooling,
+                "aux_lm": "lm_out" in params}  # fmt: skip
+    elif task == "tagging":
+        params = _renamed(params, head="out")
+        spec = {"model": "Tagger", "vocab_size": V, "num_tags": len(vocabs["tags"]), **sizes,
+                "num_chars": len(vocabs.get("chars", ())), "char_embed_dim": m.char_embed_dim,
+                "char_hidden_size": m.char_hidden_size,
+                "word_dropout": m.get("word_dropout", 0.0),
+                "unk_id": vocabs["words"].unk_id}  # fmt: skip
+    else:
+        num_classes = params["label_embed"]["embedding"].shape[0] if "label_embed" in params else 0
+        spec = {"model": "LanguageModel", "vocab_size": V, **sizes,
+                "tie_weights": m.tie_weights, "num_classes": num_classes}  # fmt: skip
+    model = models.build({**spec, "levers": levers})
+    if "label_to_carry" in params:  # only the first leaves x layers x H columns were read
+        width = len(jax.tree.leaves(model.apply({}, 1, method="initial_carry"))) * m.hidden_size
+        params["label_to_carry"] = jax.tree.map(lambda x: x[..., :width], params["label_to_carry"])
+    step = checkpoint.latest_step(checkpoint_dir(workdir, best=best))
+    return Run(workdir, task, model, params, vocabs, config, step)

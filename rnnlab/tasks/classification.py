@@ -1,0 +1,95 @@
+"""Sentence classification: one label per sentence, one loss per sentence.
+
+Options: pooling and bidirectionality of the Classifier; `init_from` an LM's best
+checkpoint (rnnlab.transfer: embedding rows by word, recurrent layers) with
+`freeze_steps` / `pretrained_lr_scale`; `model.aux_lm_weight`, an auxiliary next-word
+loss in training (a unidirectional classifier only: a backward state has read the
+next word).
+"""
+
+from __future__ import annotations
+
+import jax.numpy as jnp
+
+from rnnlab import losses, transfer
+from rnnlab.tasks import base
+
+
+class Classification(base.Task):
+    name = "classification"
+    OPTIONS = {"init_from": "initialises a classifier",
+               "model.aux_lm_weight": "is a classifier option"}  # fmt: skip
+
+    @classmethod
+    def config_errors(cls, config) -> list[str]:
+        errors = []
+        if config.model.aux_lm_weight and config.model.bidirectional:
+            errors.append("model.aux_lm_weight is for a unidirectional classifier (a "
+                          "backward state has read the next word)")  # fmt: skip
+        return errors
+
+    def make_vocabs(self, train):
+        return {"words": self.word_vocab(ex["tokens"] for ex in train)}
+
+    def batches(self, examples, train: bool):
+        return self.sentence_batches(examples, train)
+
+    def model_spec(self, train) -> dict:
+        m = self.config.model
+        return {
+            "model": "Classifier",
+            "vocab_size": len(self.vocabs["words"]),
+            "num_classes": max(ex["label"] for ex in train) + 1,
+            **{
+                k: m[k]
+                for k in (
+                    "embed_dim",
+                    "hidden_size",
+                    "cell",
+                    "num_layers",
+                    "bidirectional",
+                    "pooling",
+                    "dropout",
+                )
+            },  # fmt: skip
+            "levers": base.levers(m),
+            "aux_lm": m.aux_lm_weight > 0,
+        }
+
+    def model_inputs(self, batch) -> tuple:
+        return batch["tokens_BxT"], batch["mask_BxT"]
+
+    def start_from(self, params):
+        if not self.config.init_from:
+            return params, None
+        return transfer.init_from_lm(self.config.init_from, params, self.vocabs["words"])
+
+    def update_transform(self, params):
+        if not self.config.init_from:
+            return None
+        c = self.config
+        mask = transfer.pretrained_mask(params)
+        return transfer.scale_pretrained(mask, c.freeze_steps, c.pretrained_lr_scale)
+
+    def statistics(self, params, batch, carry, train: bool, key):
+        stats = statistics(self.model, self.config.model.aux_lm_weight, params, batch, train, key)
+        return stats, None
+
+
+def statistics(model, aux_lm_weight: float, params, batch, train: bool, key) -> dict:
+    """Per-sentence loss statistics; with `aux_lm_weight` > 0, in training only, also
+    "aux_loss": that weight x the next-word cross-entropy of the `lm_out` head (dev
+    metrics stay the classifier's own)."""
+    tokens_BxT, mask_BxT = batch["tokens_BxT"], batch["mask_BxT"]
+    rngs = {"dropout": key} if train else {}
+    with_lm = train and aux_lm_weight > 0
+    method = "with_lm" if with_lm else "__call__"
+    logits_BxC, lm_BxTxV = model.apply(
+        {"params": params}, tokens_BxT, mask_BxT, train=train, rngs=rngs, method=method
+    )
+    real_B = jnp.any(mask_BxT, axis=-1)
+    stats = losses.sequence_cross_entropy(logits_BxC, batch["labels_B"], real_B)
+    if with_lm:  # the state at t predicts the word at t + 1
+        lm = losses.token_cross_entropy(lm_BxTxV[:, :-1], tokens_BxT[:, 1:], mask_BxT[:, 1:])
+        stats["aux_loss"] = aux_lm_weight * lm["loss"]
+    return stats

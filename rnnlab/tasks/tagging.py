@@ -1,0 +1,81 @@
+"""Tagging: one tag per word (POS, IOB entities), one loss per real token.
+
+Options: a character BiLSTM word encoder (`model.char_hidden_size` > 0) and word dropout
+(`model.word_dropout`). At the end, an IOB tag set (NER) is also scored by entities
+(CoNLL precision/recall/F1, rnnlab.tagging).
+"""
+
+from __future__ import annotations
+
+from rnnlab import losses, tagging
+from rnnlab.data.vocab import PAD, UNK, Vocab
+from rnnlab.tasks import base
+
+
+class Tagging(base.Task):
+    name = "tagging"
+    OPTIONS = {"model.word_dropout": "is a tagger option"}
+
+    def make_vocabs(self, train):
+        vocabs = {
+            "words": self.word_vocab(ex["tokens"] for ex in train),
+            "tags": Vocab.build((ex["tags"] for ex in train), reserved=(PAD,)),
+        }
+        if self.config.model.char_hidden_size > 0:
+            words = (t for ex in train for t in ex["tokens"])
+            vocabs["chars"] = Vocab.build_chars(words, reserved=(PAD, UNK))
+        return vocabs
+
+    def batches(self, examples, train: bool):
+        return self.sentence_batches(
+            examples, train, tag_vocab=self.vocabs["tags"], char_vocab=self.vocabs.get("chars")
+        )
+
+    def model_spec(self, train) -> dict:
+        m = self.config.model
+        return {
+            "model": "Tagger",
+            "vocab_size": len(self.vocabs["words"]),
+            "num_tags": len(self.vocabs["tags"]),
+            **{
+                k: m[k]
+                for k in (
+                    "embed_dim",
+                    "hidden_size",
+                    "cell",
+                    "num_layers",
+                    "dropout",
+                    "char_embed_dim",
+                    "char_hidden_size",
+                    "word_dropout",
+                )
+            },  # fmt: skip
+            "num_chars": len(self.vocabs.get("chars", ())),
+            "levers": base.levers(m),
+            "unk_id": self.vocabs["words"].unk_id,
+        }
+
+    def model_inputs(self, batch) -> tuple:
+        return batch["tokens_BxT"], batch["mask_BxT"], batch.get("chars_BxTxW")
+
+    def statistics(self, params, batch, carry, train: bool, key):
+        rngs = {"dropout": key} if train else {}
+        logits_BxTxK = self.model.apply(
+            {"params": params}, *self.model_inputs(batch), train=train, rngs=rngs
+        )
+        return losses.token_cross_entropy(logits_BxTxK, batch["tags_BxT"], batch["mask_BxT"]), None
+
+    def extras(self, params) -> dict:
+        tags = self.vocabs["tags"]
+        if not tagging.is_iob(tags.tokens[1:]):  # [0] is padding
+            return {}
+        gold, pred = tagging.predict_tags(self.model, params, self.dev, tags)
+        return {"entities": tagging.entity_scores(gold, pred)}
+
+    @staticmethod
+    def format_extras(results: dict) -> list[str]:
+        if "entities" not in results:
+            return []
+        e = results["entities"]
+        return [f"  entities: F1 {e['f1']:.4f} (precision {e['precision']:.4f}, "
+                f"recall {e['recall']:.4f}, {e['support']} gold)"]  # fmt: skip

@@ -1,0 +1,119 @@
+"""rnnlab.runs: every task kind trains through the registry and reloads from its folder
+alone with the same model, vocabularies and predictions; runs written before runs.py
+(tests/fixtures/old_layout) still load and predict exactly what they did."""
+
+import os
+import pathlib
+import shutil
+import tempfile
+
+import jax
+import numpy as np
+import pytest
+from test_train import tiny_config
+
+from rnnlab import checkpoint, models, runs, tasks, train
+
+train.enable_compilation_cache(os.path.join(tempfile.gettempdir(), "rnnlab-test-jax-cache"))
+
+OLD_LAYOUT = pathlib.Path(__file__).parent / "fixtures" / "old_layout"
+
+
+def _chars_dir(tmp_path) -> str:
+    """A tiny character corpus in the layout of `shakespeare` (last 10% is dev)."""
+    rng = np.random.default_rng(0)
+    words = ["to be", "or not", "that is", "the question", "whether"]
+    lines = [" ".join(rng.choice(words, 4)) for _ in range(60)]
+    (tmp_path / "tinyshakespeare").mkdir()
+    (tmp_path / "tinyshakespeare" / "input.txt").write_text("\n".join(lines) + "\n")
+    return str(tmp_path)
+
+
+KINDS = {
+    "classification": {"dataset": "synthetic:classification", "metric": "accuracy",
+                       "model.aux_lm_weight": 0.5, "model.bidirectional": False},
+    "tagging": {"dataset": "synthetic:tagging", "metric": "accuracy",
+                "model.char_hidden_size": 4, "model.char_embed_dim": 3},
+    "lm": {"task": "lm", "dataset": "synthetic:classification", "model.cell": "gru"},
+    "chars": {"dataset": "shakespeare", "lm_mode": "stream", "seq_len": 16},
+}  # fmt: skip
+
+
+def test_every_registered_kind_is_exercised_here():
+    assert set(KINDS) == set(tasks.REGISTRY)
+
+
+def _outputs(task, model, params, batch):
+    out = model.apply({"params": params}, *task.model_inputs(batch))
+    return out[0] if isinstance(out, tuple) else out  # logits (the LM's carry, the vector)
+
+
+@pytest.mark.parametrize("kind", sorted(KINDS))
+def test_a_run_reloads_with_the_same_model_vocabularies_and_predictions(tmp_path, kind):
+    overrides = dict(KINDS[kind], num_steps=4, eval_every=4)
+    if kind == "chars":
+        overrides["source_dir"] = _chars_dir(tmp_path)
+    workdir = str(tmp_path / "run")
+    results = train.train_and_evaluate(tiny_config(**overrides), workdir)
+    assert results["summary"]["task"] == kind
+
+    run = runs.load(workdir)
+    task = tasks.build(run.config)  # the config as saved at the workdir's root
+    assert (run.task, run.step) == (kind, 4)
+    assert run.model == task.model and models.build(models.spec_of(run.model)) == run.model
+    assert run.vocabs == task.vocabs
+    # Bit for bit: the dev metrics training reported, and the outputs of the checkpoint's
+    # parameters restored as the train state (no name or spec involved).
+    assert train.evaluate(task, run.params, task.dev) == results["dev"]
+    state = checkpoint.load_params(runs.checkpoint_dir(workdir, best=True))
+    for batch in task.dev[:2]:
+        np.testing.assert_array_equal(
+            _outputs(task, run.model, run.params, batch), _outputs(task, task.model, state, batch)
+        )
+    # The folder alone: moved elsewhere, the run still loads (no absolute paths inside).
+    moved = shutil.move(workdir, str(tmp_path / "moved"))
+    again = runs.load(moved)
+    jax.tree.map(np.testing.assert_array_equal, again.params, run.params)
+
+
+@pytest.mark.parametrize("name", sorted(p.name for p in OLD_LAYOUT.iterdir() if p.is_dir()))
+def test_runs_written_before_runs_py_load_and_predict_as_before(tmp_path, name):
+    workdir = shutil.copytree(OLD_LAYOUT / name, tmp_path / name)  # loading writes nothing
+    run = runs.load(str(workdir))
+    expected = dict(np.load(workdir / "expected.npz"))
+    outputs = expected.pop("outputs")
+    if run.task == "classification":
+        got = run.model.apply({"params": run.params}, expected["tokens_BxT"],
+                              expected["mask_BxT"])[0]  # fmt: skip
+    elif run.task == "tagging":
+        got = run.model.apply({"params": run.params}, expected["tokens_BxT"],
+                              expected["mask_BxT"], expected["chars_BxTxW"])  # fmt: skip
+    else:
+        got = run.model.apply({"params": run.params}, expected["inputs_BxT"],
+                              expected["mask_BxT"], None, expected.get("labels_B"))[0]  # fmt: skip
+    np.testing.assert_array_equal(got, outputs)
+    assert run.vocabs["words"].tokens[:2] == ("<pad>", "<unk>")
+    assert sorted(os.listdir(workdir)) == sorted(os.listdir(OLD_LAYOUT / name))
+
+
+def test_old_layout_kinds_and_parts():
+    """The fixture covers each renaming: classifier (+ aux head), tagger (+ characters),
+    a GRU LM conditioned on labels (label_to_carry cut to what was read), a tied LM."""
+    loaded = {p.name: runs.load(str(p)) for p in OLD_LAYOUT.iterdir() if p.is_dir()}
+    assert {k: r.task for k, r in loaded.items()} == {
+        "classifier": "classification", "classifier_aux": "classification",
+        "tagger": "tagging", "lm_gru_conditioned": "lm", "lm_stream_tied": "lm",
+    }  # fmt: skip
+    assert set(loaded["classifier"].params) == {"embed", "rnn", "classify"}
+    assert set(loaded["classifier_aux"].params) == {"embed", "rnn", "classify", "lm_out"}
+    assert set(loaded["tagger"].params) == {"embed", "chars", "rnn", "out"}
+    assert set(loaded["tagger"].params["chars"]) == {"embed", "rnn"}
+    lm = loaded["lm_gru_conditioned"]
+    H, L = lm.model.hidden_size, lm.model.num_layers
+    assert lm.params["label_to_carry"]["kernel"].shape == (H, L * H)  # a GRU carries h only
+
+
+def test_a_folder_without_a_checkpoint_is_a_clear_error(tmp_path):
+    with pytest.raises(FileNotFoundError, match="no checkpoint in .*best"):
+        runs.load(str(tmp_path))
+    assert not os.path.exists(tmp_path / "best")  # looking created nothing
