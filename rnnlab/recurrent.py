@@ -34,7 +34,9 @@ by passing the previous batch's final carry through `jax.lax.stop_gradient` as `
 
 from __future__ import annotations
 
+import dataclasses
 import functools
+import itertools
 from collections.abc import Sequence
 from typing import Any
 
@@ -405,12 +407,17 @@ def run_layers(
     bidirectional: bool = False,
     dropout_rate: float = 0.0,
     dropout_key: jax.Array | None = None,
+    return_states: bool = False,
     **run_kwargs,
-) -> tuple[list, jax.Array]:
+) -> tuple[list, jax.Array] | tuple[list, jax.Array, list]:
     """A stack of recurrent layers with dropout *between* layers (not after the last).
 
     Returns (one final carry per layer, hs_BxTxH of the top layer). Dropout needs an
     explicit `dropout_key`; pass `dropout_rate=0` for evaluation.
+
+    `return_states=True` adds a third item for analysis (an LSTM's c as well as h): one
+    carry per layer holding that layer's carry at every step, leaves [B, T, H] (zero at
+    masked steps; [B, T, 2H] when bidirectional, forward units first).
     """
     if not 0.0 <= dropout_rate < 1.0:
         raise ValueError(f"dropout_rate must be in [0, 1), got {dropout_rate}")
@@ -418,13 +425,51 @@ def run_layers(
         raise ValueError("dropout_rate > 0 needs an explicit dropout_key")
     layer_fn = run_bidirectional if bidirectional else run
     carry0 = [None] * len(layer_params) if carry0 is None else carry0
-    carries, hs = [], xs_BxTxD
+    carries, states, hs = [], [], xs_BxTxD
     for layer, (params, c0) in enumerate(zip(layer_params, carry0, strict=True)):
         if layer > 0 and dropout_rate > 0.0:
             hs = dropout(jax.random.fold_in(dropout_key, layer), dropout_rate, hs)
-        carry, hs = layer_fn(cell, params, hs, mask_BxT, c0, **run_kwargs)
+        if return_states:
+            carry, hs, steps = _run_with_states(
+                cell, params, hs, mask_BxT, c0, bidirectional, run_kwargs
+            )
+            states.append(steps)
+        else:
+            carry, hs = layer_fn(cell, params, hs, mask_BxT, c0, **run_kwargs)
         carries.append(carry)
-    return carries, hs
+    return (carries, hs, states) if return_states else (carries, hs)
+
+
+def _run_with_states(cell: Cell, params, xs_BxTxD, mask_BxT, carry0, bidirectional, run_kwargs):
+    """(final carry, hs_BxTxH, carry at every step) of one layer. The cell is wrapped to
+    output its output and every carry leaf side by side, so one run gives both (and a
+    hoistable cell stays hoisted)."""
+    if run_kwargs.get("impl") == "cudnn_lstm":
+        raise ValueError("return_states needs impl='hoisted' or 'vmap' (cuDNN gives no carries)")
+    leaves, treedef = jax.tree.flatten(cell.initial_carry())
+    if any(leaf.ndim != 1 for leaf in leaves):
+        raise ValueError(f"{cell.name}: return_states needs carry leaves that are vectors")
+
+    def emit(update):
+        def wrapped(params, carry, u):
+            carry, h = update(params, carry, u)
+            return carry, jnp.concatenate([h, *jax.tree.leaves(carry)], axis=-1)
+
+        return wrapped
+
+    if cell.can_hoist:  # `step` is re-derived from the wrapped `recur`
+        emitting = dataclasses.replace(cell, recur=emit(cell.recur), step=None, activate=None)
+    else:
+        emitting = dataclasses.replace(cell, step=emit(cell.step))
+    layer_fn = run_bidirectional if bidirectional else run
+    carry, out_BxTxE = layer_fn(emitting, params, xs_BxTxD, mask_BxT, carry0, **run_kwargs)
+    directions = jnp.split(out_BxTxE, 2, axis=-1) if bidirectional else [out_BxTxE]
+    sizes = [leaf.shape[0] for leaf in leaves]
+    h_size = directions[0].shape[-1] - sum(sizes)
+    cuts = list(itertools.accumulate([h_size, *sizes[:-1]]))
+    pieces = [jnp.split(d, cuts, axis=-1) for d in directions]  # per direction: h, *leaves
+    hs_BxTxH, *steps = (jnp.concatenate(p, axis=-1) for p in zip(*pieces, strict=True))
+    return carry, hs_BxTxH, jax.tree.unflatten(treedef, steps)
 
 
 # --------------------------------------------------------------------------- truncated BPTT

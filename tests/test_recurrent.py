@@ -338,6 +338,49 @@ def test_bidirectional_layers_feed_concatenated_states():
     assert len(carries) == 2 and len(carries[0]) == 2
 
 
+@pytest.mark.parametrize("bidirectional", [False, True])
+@pytest.mark.parametrize("name", NAMES)
+def test_layer_states_at_every_step(name, bidirectional):
+    """return_states: per-step h is each layer's output, the carry at each sequence's last
+    real step (first, for backward units) is its final carry, masked steps are zero; the
+    carries and outputs are those of the default path."""
+    rng = np.random.default_rng(11)
+    cell = cells.make(name, H)
+    layers = recurrent.init_layers(cell, jax.random.key(0), D, 2, bidirectional)
+    B, T = 7, 6
+    xs, mask = jnp.asarray(rng.normal(size=(B, T, D))), random_mask(rng, B, T)
+    carry0 = [
+        (random_carry(cell, B, rng), random_carry(cell, B, rng))
+        if bidirectional
+        else random_carry(cell, B, rng)
+        for _ in layers
+    ]
+    kwargs = dict(bidirectional=bidirectional)
+    carries, hs, states = recurrent.run_layers(
+        cell, layers, xs, mask, carry0, return_states=True, **kwargs
+    )
+    want_carries, want_hs = recurrent.run_layers(cell, layers, xs, mask, carry0, **kwargs)
+    assert_tree_close((carries, hs), (want_carries, want_hs), rtol=1e-12, atol=1e-12)
+    layer_fn = recurrent.run_bidirectional if bidirectional else recurrent.run
+    inputs = xs
+    for params, c0, carry, steps in zip(layers, carry0, carries, states, strict=True):
+        _, outputs = layer_fn(cell, params, inputs, mask, c0)
+        np.testing.assert_allclose(cells.carry_output(steps), outputs, rtol=1e-12, atol=1e-12)
+        # Each direction's final carry, and which real step it is the carry after.
+        finals = [(carry[0], -1), (carry[1], 0)] if bidirectional else [(carry, -1)]
+        for d, (final, which) in enumerate(finals):
+            for b in np.flatnonzero(mask.any(1)):
+                t = np.flatnonzero(mask[b])[which]
+                got = [a[b, t, d * H : (d + 1) * H] for a in jax.tree.leaves(steps)]
+                assert_tree_close(got, per_example(final, b), rtol=1e-12, atol=1e-12)
+        for leaf in jax.tree.leaves(steps):
+            assert leaf.shape == (B, T, H * len(finals))
+            assert np.all(np.asarray(leaf)[~mask] == 0.0)
+        inputs = outputs
+    with pytest.raises(ValueError, match="return_states"):
+        recurrent.run_layers(cell, layers, xs, mask, return_states=True, impl="cudnn_lstm")
+
+
 # --------------------------------------------------------------------------- truncated BPTT
 
 
