@@ -21,6 +21,7 @@ import functools
 import os
 
 import jax
+import jax.numpy as jnp
 import numpy as np
 
 from rnnlab import losses
@@ -53,9 +54,10 @@ def load_lm(workdir: str, *, best: bool = True) -> LM:
 
 
 @functools.partial(jax.jit, static_argnums=0)
-def _log_probs(model, params, inputs_BxT, targets_BxT, mask_BxT, scored_BxT):
-    """The model reads every real step (mask); only the `scored` ones are summed."""
+def _log_probs(model, params, inputs_BxT, mask_BxT, targets_BxT, start_B):
+    """The model reads every real step; only those from the row's `start` on are summed."""
     logits_BxTxV, _ = model.apply({"params": params}, inputs_BxT, mask_BxT)
+    scored_BxT = mask_BxT & (jnp.arange(mask_BxT.shape[1])[None, :] >= start_B[:, None])
     return losses.sequence_log_probs(logits_BxTxV, targets_BxT, scored_BxT)
 
 
@@ -65,24 +67,21 @@ def sentence_log_probs(
     """log p(words[start:] </s> | prefix words[:start]) of each sentence (start 0: the
     whole sentence), prefix `<s>` (sentence LM) or `</s>` (stream LM).
 
-    Sentences are sorted by length into batches of fixed rows, lengths padded to a
-    multiple of 8: few shapes, so few compilations."""
+    Batched by length with lengths padded to a multiple of 8 (`batching.map_by_length`):
+    few shapes, so few compilations."""
     prefix = EOS if lm.stream else BOS
-    ids = [lm.vocab.encode([prefix, *s, EOS]) for s in sentences]
-    starts_N = np.zeros(len(ids), np.int64) if starts is None else np.asarray(starts)
-    rows = min(batch_size, len(ids))
-    spec = batching.BatchSpec(batch_size=rows, pad_multiple=8, shuffle=False)
-    out_N = np.zeros(len(ids), np.float64)
-    for chunk in batching.by_length([len(x) for x in ids], rows):
-        batch = batching.lm_sentence_batch([ids[i] for i in chunk], spec)
-        T = batch["mask_BxT"].shape[1]
-        start_B = np.zeros(rows, np.int64)
-        start_B[: len(chunk)] = starts_N[chunk]
-        scored_BxT = batch["mask_BxT"] & (np.arange(T)[None, :] >= start_B[:, None])
-        inputs = (batch["inputs_BxT"], batch["targets_BxT"], batch["mask_BxT"], scored_BxT)
-        lp_B = _log_probs(lm.model, lm.params, *inputs)
-        out_N[chunk] = np.asarray(lp_B)[: len(chunk)]
-    return out_N
+    ids_N = [lm.vocab.encode([prefix, *s, EOS]) for s in sentences]
+    starts_N = np.zeros(len(ids_N), np.int64) if starts is None else np.asarray(starts)
+    inputs_N, targets_N = [ids[:-1] for ids in ids_N], [ids[1:] for ids in ids_N]
+    lp_N = batching.map_by_length(
+        functools.partial(_log_probs, lm.model, lm.params),
+        inputs_N,
+        rows=min(batch_size, len(ids_N)),
+        pad_multiple=8,
+        per_step=[targets_N],
+        per_row=[starts_N],
+    )
+    return lp_N.astype(np.float64)
 
 
 def pair_scores(lm: LM, pairs: list[minimal_pairs.Pair]) -> dict[str, np.ndarray]:

@@ -128,3 +128,52 @@ def test_by_length_chunks_every_index_once_shortest_first():
     assert sorted(order.tolist()) == list(range(len(lengths)))
     assert [lengths[i] for i in order] == sorted(lengths)
     assert order.tolist()[:2] == [1, 3]  # ties keep their input order
+
+
+def _summaries(tokens_BxT, mask_BxT, tags_BxT, start_B, pair_Bx2):
+    """Per row: its token and tag sums, length, start and pair (blind to padding)."""
+    sums_B, tag_sums_B = (np.where(mask_BxT, a, 0).sum(1) for a in (tokens_BxT, tags_BxT))
+    return np.stack([sums_B, tag_sums_B, mask_BxT.sum(1), start_B, *pair_Bx2.T], axis=1)
+
+
+@pytest.mark.parametrize("n, rows", [(11, 4), (12, 4), (3, 8), (1, 1)])
+def test_map_by_length_equals_one_sequence_at_a_time(n, rows):
+    rng = np.random.default_rng(n)
+    seqs = [rng.integers(1, 50, size=rng.integers(0, 13)).astype(np.int32) for _ in range(n)]
+    tags = [rng.integers(1, 5, size=len(s)) for s in seqs]  # per step
+    start_N, pair_Nx2 = rng.permutation(n) + 1, rng.integers(1, 9, (n, 2))  # per row
+    num_batches, shapes = -(-n // rows), []
+
+    def fn(tokens_BxT, mask_BxT, tags_BxT, start_B, pair_Bx2):
+        shapes.append(tokens_BxT.shape)
+        assert tags_BxT.shape == tokens_BxT.shape
+        assert tokens_BxT.shape[1] == max(4, -(-mask_BxT.sum(1).max() // 4) * 4)  # tight
+        real = n - rows * (num_batches - 1) if len(shapes) == num_batches else rows
+        assert not (mask_BxT[real:].any() or start_B[real:].any() or pair_Bx2[real:].any())
+        return _summaries(tokens_BxT, mask_BxT, tags_BxT, start_B, pair_Bx2)
+
+    got = batching.map_by_length(
+        fn, seqs, rows=rows, pad_multiple=4, per_step=[tags], per_row=[start_N, pair_Nx2]
+    )
+    want = [
+        _summaries(s[None], np.ones((1, len(s)), bool), t[None], start_N[[i]], pair_Nx2[[i]])[0]
+        for i, (s, t) in enumerate(zip(seqs, tags, strict=True))
+    ]
+    np.testing.assert_array_equal(got, np.stack(want))  # back in input order
+    assert len(shapes) == num_batches
+    assert {B for B, _ in shapes} == {rows}
+    assert [T for _, T in shapes] == sorted(T for _, T in shapes)  # shortest first
+
+
+def test_map_by_length_errors():
+    def fn(tokens_BxT, mask_BxT, *extras):
+        return mask_BxT.sum(1)
+
+    with pytest.raises(ValueError, match="no sequences"):
+        batching.map_by_length(fn, [], rows=2, pad_multiple=4)
+    with pytest.raises(ValueError, match="expected 2 rows"):
+        batching.map_by_length(lambda t, m: m.sum(), [np.ones(3)], rows=2, pad_multiple=4)
+    with pytest.raises(ValueError, match="per_row"):
+        batching.map_by_length(fn, [np.ones(3)], rows=2, pad_multiple=4, per_row=[np.ones(2)])
+    with pytest.raises(ValueError, match="per_step"):
+        batching.map_by_length(fn, [np.ones(3)], rows=2, pad_multiple=4, per_step=[[np.ones(2)]])

@@ -15,6 +15,9 @@ mask is all False (a classifier weights its per-example loss by `mask_BxT.any(-1
 T is a multiple of `pad_multiple` (pool bucketing) or a bucket boundary, so the number
 of distinct shapes, and hence of XLA compilations, stays small.
 
+Inference over many sequences (`map_by_length`) batches the same way: sorted by length,
+fixed rows, T a multiple of `pad_multiple`, results put back in input order.
+
 Batch *plans* (lists of example-index arrays) are pure functions of the lengths, the
 seed and the epoch, which makes a resumed run reproduce exactly the same batches.
 """
@@ -22,7 +25,8 @@ seed and the epoch, which makes a resumed run reproduce exactly the same batches
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -51,15 +55,9 @@ class BatchSpec:
         if self.bucketing not in ("pool", "boundaries", "none"):
             raise ValueError(f"bucketing must be pool|boundaries|none, got {self.bucketing!r}")
         if self.bucketing == "boundaries" and not self.boundaries:
-            raise ValueError("bucketing='boundaries' needs boundaries (see length_boundaries)")
+            raise ValueError("bucketing='boundaries' needs boundaries (bucket bounds, ascending)")
         if self.tokens_per_batch is not None and self.bucketing != "boundaries":
             raise ValueError("tokens_per_batch needs bucketing='boundaries' (fixed shapes)")
-
-
-def length_boundaries(lengths_N: np.ndarray, num_buckets: int = 12) -> tuple[int, ...]:
-    """Bucket bounds at length quantiles of the training data (the last is the maximum)."""
-    qs = np.quantile(np.asarray(lengths_N), np.linspace(0, 1, num_buckets + 1)[1:], method="higher")
-    return tuple(int(q) for q in np.unique(qs))
 
 
 def _chunks(indices: np.ndarray, size: int) -> list[np.ndarray]:
@@ -68,8 +66,60 @@ def _chunks(indices: np.ndarray, size: int) -> list[np.ndarray]:
 
 def by_length(lengths_N: Sequence[int], rows: int) -> list[np.ndarray]:
     """Indices of N sequences in chunks of at most `rows`, shortest first: inference
-    batches with little padding (write each chunk's results back with out[chunk] = ...)."""
+    batches with little padding (those of `map_by_length`)."""
     return _chunks(np.argsort(np.asarray(lengths_N), kind="stable"), rows)
+
+
+def map_by_length(
+    fn: Callable[..., Any],
+    seqs_N: Sequence[np.ndarray],
+    *,
+    rows: int,
+    pad_multiple: int,
+    per_step: Sequence[Sequence[np.ndarray]] = (),
+    per_row: Sequence[np.ndarray] = (),
+) -> np.ndarray:
+    """[N, ...]: fn(tokens_BxT, mask_BxT, *per_step_BxT, *per_row_B) over N sequences,
+    in input order.
+
+    Inference over many sequences with few compilations: sequences are sorted by length
+    into batches of exactly `rows` rows (B = rows), right-padded with id 0 to a T that is
+    a multiple of `pad_multiple`, so only a few shapes occur. Each list of `per_step`
+    holds N int sequences aligned with `seqs_N` (LM targets, gold tags or heads), padded
+    the same way; each array of `per_row` (first axis N: a start position, a label) comes
+    along as its batch's rows. Filler rows (mask all False, extras 0) fill the last batch;
+    their results are dropped. `fn` returns an array with one row per batch row.
+    """
+    if not len(seqs_N):
+        raise ValueError("no sequences to map over")
+    if rows < 1:
+        raise ValueError(f"rows must be >= 1, got {rows}")
+    lengths_N = [len(s) for s in seqs_N]
+    for extra in per_step:
+        if [len(s) for s in extra] != lengths_N:
+            raise ValueError("per_step sequences must have the lengths of seqs_N")
+    per_row = [np.asarray(a) for a in per_row]
+    for a in per_row:
+        if len(a) != len(seqs_N):
+            raise ValueError(f"a per_row array has {len(a)} rows for {len(seqs_N)} sequences")
+    chunks = by_length(lengths_N, rows)
+    results = []
+    for chunk in chunks:
+        T = _round_up(max(lengths_N[i] for i in chunk), pad_multiple)
+        tokens_BxT, mask_BxT = pad_rows([seqs_N[i] for i in chunk], rows, T)
+        per_step_BxT = [pad_rows([extra[i] for i in chunk], rows, T)[0] for extra in per_step]
+        per_row_B = [_pad_first_axis(a[chunk], rows) for a in per_row]
+        out_B = np.asarray(fn(tokens_BxT, mask_BxT, *per_step_BxT, *per_row_B))
+        if out_B.shape[:1] != (rows,):
+            raise ValueError(f"fn returned shape {out_B.shape}; expected {rows} rows first")
+        results.append(out_B[: len(chunk)])
+    out_N = np.empty_like(results[0], shape=(len(seqs_N), *results[0].shape[1:]))
+    out_N[np.concatenate(chunks)] = np.concatenate(results)
+    return out_N
+
+
+def _pad_first_axis(a: np.ndarray, rows: int) -> np.ndarray:
+    return np.concatenate([a, np.zeros((rows - len(a), *a.shape[1:]), a.dtype)])
 
 
 def plan_batches(
@@ -113,8 +163,12 @@ def padded_length(max_length: int, spec: BatchSpec) -> int:
     if spec.bucketing == "boundaries":
         bounds = np.asarray(spec.boundaries)
         return int(bounds[np.searchsorted(bounds, max_length)])
-    m = spec.pad_multiple
-    return max(1, -(-max_length // m) * m)
+    return _round_up(max_length, spec.pad_multiple)
+
+
+def _round_up(length: int, multiple: int) -> int:
+    """The smallest positive multiple of `multiple` that is >= length."""
+    return max(1, -(-length // multiple) * multiple)
 
 
 def pad_rows(
@@ -187,11 +241,6 @@ def _lm_batch(inputs_BxT, targets_BxT, mask_BxT) -> dict[str, np.ndarray]:
         "targets_BxT": targets_BxT,
         "mask_BxT": mask_BxT,
     }
-
-
-def lm_num_predictions(sentence: np.ndarray) -> int:
-    """The length an LM sentence is bucketed by."""
-    return len(sentence) - 1
 
 
 def lm_stream_batches(
