@@ -12,10 +12,10 @@ alone classifies sentiment. Both are read off the states step by step.
 
 How the states are read without copying the model's forward code: the model is applied
 once (eval mode) under a flax method interceptor that records the inputs, initial carry
-and parameters of its top-level recurrent stack (`models.Recurrent`). Each layer is then
-re-run by `recurrent.run` with the same cell wrapped to emit its whole carry (h, and c
-for an LSTM) instead of h alone; masks, direction and the (label-conditioned) initial
-carry are the model's own.
+and parameters of its top-level recurrent stack (`models.Recurrent`). The stack is then
+re-run by `recurrent.run_layers(..., return_states=True)`, which gives every layer's whole
+carry (h, and c for an LSTM) at every step; masks, direction and the (label-conditioned)
+initial carry are the model's own.
 
 A unit's name is "layer:state:index" (layers from 1; in a bidirectional layer the
 forward units come first), e.g. "2:c:17". Cell states c are unbounded: plots show tanh(c).
@@ -23,7 +23,6 @@ forward units come first), e.g. "2:c:17". Cell states c are unbounded: plots sho
 
 from __future__ import annotations
 
-import dataclasses
 import functools
 import html
 
@@ -45,21 +44,6 @@ SHOWN = {"\n": "↵", "\t": "⇥"}  # characters drawn as a visible symbol
 # --------------------------------------------------------------------------- states
 
 
-def _emitting_carry(cell: cells.Cell) -> cells.Cell:
-    """The same cell, emitting its whole new carry (leaves concatenated) instead of h."""
-
-    def emit(update):
-        def wrapped(params, carry, u):
-            carry, _ = update(params, carry, u)
-            return carry, jnp.concatenate(jax.tree.leaves(carry), axis=-1)
-
-        return wrapped
-
-    if cell.can_hoist:  # `step` is re-derived from the wrapped `recur`: same fast path
-        return dataclasses.replace(cell, recur=emit(cell.recur), step=None, activate=None)
-    return dataclasses.replace(cell, step=emit(cell.step))
-
-
 def layer_states(cell, layers, xs_BxTxD, mask_BxT, carry0=None, *, bidirectional=False):
     """(steps, finals), one dict per layer: {"h": [B, T, H'], "c": ...} at every step (zero
     at masked steps) and {"h": [B, H'], ...} after each sequence's last real step (its first
@@ -68,25 +52,13 @@ def layer_states(cell, layers, xs_BxTxD, mask_BxT, carry0=None, *, bidirectional
     if num_leaves > len(STATE_NAMES):
         raise ValueError(f"{cell.name}: a carry with more than {len(STATE_NAMES)} leaves")
     names = STATE_NAMES[:num_leaves]
-    emit = _emitting_carry(cell)
-    carry0 = [None] * len(layers) if carry0 is None else carry0
-    steps, finals, hs = [], [], xs_BxTxD
-    for params, c0 in zip(layers, carry0, strict=True):
-        (carry,), out = recurrent.run_layers(
-            emit, [params], hs, mask_BxT, [c0], bidirectional=bidirectional
-        )
-        dirs = carry if bidirectional else (carry,)
-        B, T, _ = out.shape
-        out_BxTxDxSxH = out.reshape(B, T, len(dirs), len(names), cell.hidden_size)
-        steps.append({n: out_BxTxDxSxH[:, :, :, i].reshape(B, T, -1) for i, n in enumerate(names)})
-        finals.append(
-            {
-                n: jnp.concatenate([jax.tree.leaves(c)[i] for c in dirs], axis=-1)
-                for i, n in enumerate(names)
-            }
-        )
-        hs = steps[-1]["h"]  # what the next layer reads (the model's run_layers does the same)
-    return steps, finals
+    finals, _, states = recurrent.run_layers(
+        cell, layers, xs_BxTxD, mask_BxT, carry0, bidirectional=bidirectional, return_states=True
+    )
+    if bidirectional:
+        finals = [jax.tree.map(lambda fw, bw: jnp.concatenate([fw, bw], -1), *c) for c in finals]
+    steps = [dict(zip(names, jax.tree.leaves(layer), strict=True)) for layer in states]
+    return steps, [dict(zip(names, jax.tree.leaves(c), strict=True)) for c in finals]
 
 
 @functools.partial(jax.jit, static_argnums=0)
@@ -154,23 +126,17 @@ def sentence_vectors(
         raise ValueError("no texts to encode")
     encoded = [encode_text(t, vocabs, config) for t in texts]
     ids_N, offset = [ids for _, ids, _ in encoded], encoded[0][2]
-    spec = batching.BatchSpec(batch_size=batch_size, pad_multiple=32, shuffle=False)
-    chunks = batching.by_length([len(ids) for ids in ids_N], batch_size)
-    parts = []
-    for rows in chunks:
-        ids = [ids_N[i] for i in rows]
-        T = batching.padded_length(max(len(i) for i in ids), spec)
-        tokens_BxT, mask_BxT = batching.pad_rows(ids, batch_size, T)
+
+    def vectors(tokens_BxT, mask_BxT):
         steps, finals = model_states(model, params, tokens_BxT, mask_BxT)
         if pooling == "final":
-            vecs = stack_units(finals)
-        else:
-            real_BxT = mask_BxT.copy()
-            real_BxT[:, :offset] = False  # not the `<s>` a sentence LM reads first
-            summed = np.einsum("bt,btu->bu", real_BxT, stack_units(steps))
-            vecs = summed / np.maximum(real_BxT.sum(1, keepdims=True), 1)
-        parts.append(np.asarray(vecs)[: len(rows)])
-    return np.concatenate(parts)[np.argsort(np.concatenate(chunks))]  # back to input order
+            return stack_units(finals)
+        real_BxT = mask_BxT.copy()
+        real_BxT[:, :offset] = False  # not the `<s>` a sentence LM reads first
+        summed = np.einsum("bt,btu->bu", real_BxT, stack_units(steps))
+        return summed / np.maximum(real_BxT.sum(1, keepdims=True), 1)
+
+    return batching.map_by_length(vectors, ids_N, rows=batch_size, pad_multiple=32)
 
 
 # --------------------------------------------------------------------------- units
