@@ -11,16 +11,16 @@ Prints the k nearest by cosine similarity, best first, one `cosine  sentence` li
 from absl import app, flags
 
 from experiments import cli
-from rnnlab import retrieval, tasks
+from rnnlab import retrieval, runs
 from rnnlab.data import formats
 
 
 def retrieve(workdir: str, query: str, corpus_path: str, k: int = 5) -> list[tuple[float, str]]:
     """(cosine, sentence) of the k corpus sentences nearest to the tokenized query."""
-    model, params, vocabs, _ = tasks.load_model(workdir)
+    run = runs.load(workdir)
     corpus = [ex["tokens"] for ex in formats.read_classes(corpus_path)]
-    corpus_NxS = retrieval.embed(model, params, vocabs["words"], corpus)
-    query_1xS = retrieval.embed(model, params, vocabs["words"], [query.split()])
+    corpus_NxS = retrieval.embed(run.model, run.params, run.vocabs["words"], corpus)
+    query_1xS = retrieval.embed(run.model, run.params, run.vocabs["words"], [query.split()])
     indices_1xK, cosine_1xK = retrieval.nearest(query_1xS, corpus_NxS, k)
     return [
         (float(cosine), " ".join(corpus[i]))
