@@ -58,8 +58,8 @@ def test_bidirectional_classifier_states_equal_a_direct_run():
     model = models.Classifier(8, 2, embed_dim=3, hidden_size=4, cell="gru", num_layers=2)
     params = model.init(jax.random.key(0), TOKENS_BxT, MASK_BxT)["params"]
     steps, finals = activations.model_states(model, params, TOKENS_BxT, MASK_BxT)
-    xs = params["Embed_0"]["embedding"][TOKENS_BxT]
-    for layer, params_l in enumerate(params["Recurrent_0"]["layers"]):
+    xs = params["embed"]["embedding"][TOKENS_BxT]
+    for layer, params_l in enumerate(params["rnn"]["layers"]):
         (fw, bw), hs = recurrent.run_bidirectional(cells.gru(4), params_l, xs, MASK_BxT)
         assert set(steps[layer]) == {"h"}  # a GRU carries h only
         np.testing.assert_allclose(steps[layer]["h"], hs, atol=1e-6)
