@@ -45,7 +45,7 @@ from absl import app, flags
 from matplotlib.figure import Figure
 
 from experiments import cli
-from rnnlab import agreement
+from rnnlab import agreement, runs
 from rnnlab.data import minimal_pairs
 
 # What "distance" counts in each pair set (the synthetic corpus's own definition).
@@ -56,27 +56,22 @@ PAIR_SETS = {
 
 
 def find_runs(workdirs: list[str]) -> list[str]:
-    """Each workdir if it holds a checkpoint, else its subdirectories that do (sorted)."""
-    runs = []
+    """Each workdir if it holds a run, else the runs directly inside it (sorted)."""
+    found = []
     for w in workdirs:
-        if os.path.isdir(os.path.join(w, "best")):
-            runs.append(w)
-            continue
-        subs = sorted(
-            os.path.join(w, d) for d in os.listdir(w) if os.path.isdir(os.path.join(w, d, "best"))
-        ) if os.path.isdir(w) else []  # fmt: skip
-        if not subs:
+        here = runs.find(w)
+        if not here:
             raise FileNotFoundError(f"{w}: no checkpoint here or in its subdirectories")
-        runs += subs
-    return runs
+        found += here
+    return found
 
 
-def labels_for(runs: list[str]) -> list[str]:
+def labels_for(workdirs: list[str]) -> list[str]:
     """Directory names, or parent/name where two runs share a name."""
-    names = [os.path.basename(os.path.normpath(r)) for r in runs]
+    names = [os.path.basename(os.path.normpath(r)) for r in workdirs]
     if len(set(names)) == len(names):
         return names
-    return [os.path.join(*pathlib.Path(os.path.normpath(r)).parts[-2:]) for r in runs]
+    return [os.path.join(*pathlib.Path(os.path.normpath(r)).parts[-2:]) for r in workdirs]
 
 
 def make_pairs(name: str, distances, per_distance: int, kinds, seed: int):
@@ -180,10 +175,10 @@ def plot(results: dict, path: pathlib.Path, min_bin: int) -> None:
     fig.savefig(path, dpi=110)
 
 
-def evaluate_runs(runs, labels, pair_sets, distances, per_distance, kinds, seed) -> dict:
+def evaluate_runs(workdirs, labels, pair_sets, distances, per_distance, kinds, seed) -> dict:
     """{pair set: {label: agreement.evaluate result}}."""
     pairs = {name: make_pairs(name, distances, per_distance, kinds, seed) for name in pair_sets}
-    lms = [agreement.load_lm(r) for r in runs]
+    lms = [agreement.load_lm(r) for r in workdirs]
     return {
         name: {label: agreement.evaluate(lm, ps) for label, lm in zip(labels, lms, strict=True)}
         for name, ps in pairs.items()
@@ -235,17 +230,19 @@ def main(argv):
     cli.start(argv)
     f = flags.FLAGS
     try:
-        runs = find_runs(f.workdirs)
-        labels = f.labels or labels_for(runs)
-        if len(labels) != len(runs):
-            raise ValueError(f"{len(labels)} labels for {len(runs)} runs: {runs}")
+        workdirs = find_runs(f.workdirs)
+        labels = f.labels or labels_for(workdirs)
+        if len(labels) != len(workdirs):
+            raise ValueError(f"{len(labels)} labels for {len(workdirs)} runs: {workdirs}")
         distances = [int(d) for d in f.distances]
-        results = evaluate_runs(runs, labels, f.pairs, distances, f.per_distance, f.kinds, f.seed)
+        results = evaluate_runs(
+            workdirs, labels, f.pairs, distances, f.per_distance, f.kinds, f.seed
+        )
     except (FileNotFoundError, ValueError) as e:
         raise SystemExit(f"error: {e}") from None
     out = pathlib.Path(f.out)
     plot(results, out, f.min_bin)
-    meta = {"runs": dict(zip(labels, runs, strict=True)), "per_distance": f.per_distance}
+    meta = {"runs": dict(zip(labels, workdirs, strict=True)), "per_distance": f.per_distance}
     out.with_suffix(".json").write_text(json.dumps({"meta": meta, **results}, indent=1))
     print(report(results))
     print(f"wrote {out} and {out.with_suffix('.json')}")

@@ -96,7 +96,8 @@ def load_config(workdir: str) -> ml_collections.ConfigDict:
 
 def load_vocabs(workdir: str) -> dict[str, Vocab]:
     """The vocabularies of the run in `workdir` (the words with the run's lowercasing)."""
-    names = [f for f in sorted(os.listdir(workdir)) if f.startswith("vocab.")]
+    files = sorted(os.listdir(workdir)) if os.path.isdir(workdir) else []
+    names = [f for f in files if f.startswith("vocab.")]
     if names:
         return {f.split(".")[1]: Vocab.load(os.path.join(workdir, f)) for f in names}
     meta = _meta(workdir, best=True)

@@ -117,3 +117,18 @@ def test_a_folder_without_a_checkpoint_is_a_clear_error(tmp_path):
     with pytest.raises(FileNotFoundError, match="no checkpoint in .*best"):
         runs.load(str(tmp_path))
     assert not os.path.exists(tmp_path / "best")  # looking created nothing
+
+
+def test_the_add_a_task_skeleton_in_workspace_md_trains_and_reloads(tmp_path, monkeypatch):
+    text = (pathlib.Path(__file__).parents[1] / "WORKSPACE.md").read_text()
+    section = text[text.index("## Adding a task") :]
+    code = section[section.index("```python") + len("```python") : section.index("```\n\n")]
+    namespace = {}
+    exec(compile(code, "WORKSPACE.md", "exec"), namespace)
+    monkeypatch.setitem(tasks.REGISTRY, "my_task", namespace["MyTask"])
+    config = tiny_config(task="my_task", dataset="synthetic:tagging", metric="accuracy",
+                         num_steps=2, eval_every=2)  # fmt: skip
+    results = train.train_and_evaluate(config, str(tmp_path))
+    assert results["summary"]["task"] == "my_task" and results["dev"]["count"] > 0
+    run = runs.load(str(tmp_path))
+    assert run.task == "my_task" and isinstance(run.model, models.Tagger)

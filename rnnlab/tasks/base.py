@@ -19,7 +19,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from rnnlab import losses, models
+from rnnlab import losses, models, runs
 from rnnlab.data import datasets, pipeline
 from rnnlab.data.batching import BatchSpec
 from rnnlab.data.vocab import Vocab
@@ -80,9 +80,10 @@ class Task:
         """The word vocabulary: a finished run's (`vocab_from`) or this train split's."""
         c = self.config
         if c.vocab_from:
-            from rnnlab import runs
-
-            return runs.load_vocabs(c.vocab_from)["words"]
+            try:
+                return runs.load_vocabs(c.vocab_from)["words"]
+            except FileNotFoundError as e:
+                raise ConfigError(f"vocab_from {c.vocab_from!r}: {e}") from None
         return Vocab.build(sentences, min_count=c.vocab_min_count,
                            max_size=c.vocab_max_size or None, lowercase=c.lowercase)  # fmt: skip
 
