@@ -34,7 +34,7 @@ import numpy as np
 from absl import app, flags
 
 from experiments import cli
-from rnnlab import models, tasks
+from rnnlab import models, runs
 from rnnlab.analysis import activations
 from rnnlab.data import datasets
 
@@ -47,9 +47,7 @@ def load_features(path: str) -> dict[str, np.ndarray]:
         return {name: data[name] for name in data.files}
 
 
-def sentiment_probe(
-    model, params, vocabs, config, spec, *, source_dir, pooling, max_examples, l2
-) -> dict:
+def sentiment_probe(run, spec, *, source_dir, pooling, max_examples, l2) -> dict:
     """Single-unit and all-unit logistic probes, train split -> dev split."""
     data = {}
     for split in ("train", "dev"):
@@ -59,7 +57,7 @@ def sentiment_probe(
             rows = np.sort(np.random.default_rng(0).choice(rows, max_examples, replace=False))
         texts = [" ".join(examples[int(i)]["tokens"]) for i in rows]
         labels = np.array([examples[int(i)]["label"] for i in rows])
-        vecs = activations.sentence_vectors(model, params, vocabs, config, texts, pooling=pooling)
+        vecs = activations.sentence_vectors(run, texts, pooling=pooling)
         data[split] = (vecs, labels)
     return activations.probe(*data["train"], *data["dev"], l2=l2)
 
@@ -82,20 +80,25 @@ def analyse(
     best=True,
 ) -> dict:
     """Everything the CLI does; returns the JSON report (also written to out_dir)."""
-    model, params, vocabs, config = tasks.load_model(workdir, best=best)
-    tokens, steps = activations.text_states(model, params, vocabs, config, text)
+    run = runs.load(workdir, best=best)
+    chars = run.task == "chars"
+    if not (chars or units or features or labelled):
+        raise ValueError(
+            f"nothing to show for a {run.task} model: the built-in features are for "
+            "characters; give --units, --features or --labelled"
+        )
+    tokens, steps = activations.text_states(run, text)
     acts_TxU, names = activations.stack_units(steps), activations.unit_names(steps)
     extra = [activations.unit_index(u, names) for u in units]  # fails early on a bad name
-    chars = activations.model_kind(config) == "chars"
     feats = activations.char_features(text) if chars else {}
     feats.update(activations.check_features(features or {}, len(tokens)))
     top = activations.top_units(acts_TxU, feats, names, top_k)
     report = {
         "workdir": str(workdir),
         "model": {
-            "kind": activations.model_kind(config),
-            **{k: config.model[k] for k in ("cell", "num_layers", "hidden_size")},
-            "bidirectional": isinstance(model, models.Classifier) and model.bidirectional,
+            "kind": run.task,
+            **{k: getattr(run.model, k) for k in ("cell", "num_layers", "hidden_size")},
+            "bidirectional": isinstance(run.model, models.Classifier) and run.model.bidirectional,
         },
         "tokens": len(tokens),
         "units": len(names),
@@ -110,10 +113,7 @@ def analyse(
         labels.setdefault(u, []).append("requested")
     if labelled:
         result = sentiment_probe(
-            model,
-            params,
-            vocabs,
-            config,
+            run,
             labelled,
             source_dir=source_dir,
             pooling=pooling,

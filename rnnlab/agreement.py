@@ -18,13 +18,12 @@ from __future__ import annotations
 import collections
 import dataclasses
 import functools
-import os
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
-from rnnlab import losses
+from rnnlab import losses, runs
 from rnnlab.data import batching, minimal_pairs
 from rnnlab.data.vocab import BOS, EOS, Vocab
 
@@ -41,16 +40,10 @@ class LM:
 
 def load_lm(workdir: str, *, best: bool = True) -> LM:
     """The word LM of a finished run (its config's lowercasing and lm_mode included)."""
-    from rnnlab import tasks
-    from rnnlab.data import datasets
-
-    if not os.path.isdir(os.path.join(workdir, "best" if best else "checkpoints")):
-        raise FileNotFoundError(f"{workdir} holds no checkpoint (is it a training workdir?)")
-    model, params, vocabs, config = tasks.load_model(workdir, best=best)
-    kind = config.get("task") or datasets.task_of(config.dataset)
-    if kind != "lm":
-        raise ValueError(f"{workdir} holds a {kind!r} model, not a word language model")
-    return LM(model, params, vocabs["words"], stream=config.lm_mode == "stream")
+    run = runs.load(workdir, best=best)
+    if run.task != "lm":
+        raise ValueError(f"{workdir} holds a {run.task!r} model, not a word language model")
+    return LM(run.model, run.params, run.vocabs["words"], stream=run.config.lm_mode == "stream")
 
 
 @functools.partial(jax.jit, static_argnums=0)

@@ -2,7 +2,8 @@
 single-unit sentiment probes, and text coloured by a unit (HTML and PNG).
 
     steps, finals = model_states(model, params, tokens_BxT, mask_BxT)   # per layer {"h", "c"}
-    tokens, steps_T = text_states(model, params, vocabs, config, text)  # [T, H] per layer
+    run = runs.load(workdir)                                             # any LM or classifier
+    tokens, steps_T = text_states(run, text)                            # [T, H] per layer
     r_U = correlations(stack_units(steps_T), feature_T)
     report = probe(X_train_NxU, y_train_N, X_dev_MxU, y_dev_M)         # one unit vs all units
 
@@ -33,8 +34,8 @@ import numpy as np
 from matplotlib import colormaps
 from matplotlib.figure import Figure
 
-from rnnlab import cells, models, recurrent
-from rnnlab.data import batching, datasets
+from rnnlab import cells, models, recurrent, runs
+from rnnlab.data import batching
 from rnnlab.data.vocab import BOS
 
 STATE_NAMES = ("h", "c")
@@ -89,34 +90,30 @@ def model_states(model: nn.Module, params, tokens_BxT, mask_BxT):
     return layer_states(cell, layers, xs_BxTxD, mask, carry0, bidirectional=module.bidirectional)
 
 
-def model_kind(config) -> str:
-    """The run's task ("chars", "lm", "classification", "tagging"), as training chose it."""
-    return config.get("task") or datasets.task_of(config.dataset)
-
-
-def encode_text(text: str, vocabs, config) -> tuple[list[str], np.ndarray, int]:
+def encode_text(text: str, run: runs.Run) -> tuple[list[str], np.ndarray, int]:
     """(tokens, ids, offset): characters for a char LM, whitespace words otherwise. A
     sentence LM reads `<s>` first, as in training: ids[offset:] are the tokens' ids."""
-    kind = model_kind(config)
-    if kind not in ("chars", "lm", "classification"):
-        raise ValueError(f"activations of a {kind} model are not supported (LMs and classifiers)")
-    tokens = list(text) if kind == "chars" else text.split()
+    if run.task not in ("chars", "lm", "classification"):
+        raise ValueError(
+            f"activations of a {run.task} model are not supported (LMs and classifiers)"
+        )
+    tokens = list(text) if run.task == "chars" else text.split()
     if not tokens:
         raise ValueError("the text is empty")
-    sentence_lm = kind == "lm" and config.lm_mode == "sentences"
-    ids = vocabs["words"].encode([BOS, *tokens] if sentence_lm else tokens)
+    sentence_lm = run.task == "lm" and run.config.lm_mode == "sentences"
+    ids = run.vocabs["words"].encode([BOS, *tokens] if sentence_lm else tokens)
     return tokens, ids, int(sentence_lm)
 
 
-def text_states(model, params, vocabs, config, text: str):
+def text_states(run: runs.Run, text: str):
     """(tokens, steps): per layer {"h": [T, H'], "c": ...} as numpy, one row per token."""
-    tokens, ids, offset = encode_text(text, vocabs, config)
-    steps, _ = model_states(model, params, ids[None], np.ones((1, len(ids)), bool))
+    tokens, ids, offset = encode_text(text, run)
+    steps, _ = model_states(run.model, run.params, ids[None], np.ones((1, len(ids)), bool))
     return tokens, [{n: np.asarray(a[0, offset:]) for n, a in layer.items()} for layer in steps]
 
 
 def sentence_vectors(
-    model, params, vocabs, config, texts, *, pooling: str = "final", batch_size: int = 64
+    run: runs.Run, texts, *, pooling: str = "final", batch_size: int = 64
 ) -> np.ndarray:
     """[N, U] one vector per text, units in `stack_units` order: the states after the last
     token ("final") or their mean over the tokens ("mean")."""
@@ -124,11 +121,11 @@ def sentence_vectors(
         raise ValueError(f"pooling must be 'final' or 'mean', got {pooling!r}")
     if not texts:
         raise ValueError("no texts to encode")
-    encoded = [encode_text(t, vocabs, config) for t in texts]
+    encoded = [encode_text(t, run) for t in texts]
     ids_N, offset = [ids for _, ids, _ in encoded], encoded[0][2]
 
     def vectors(tokens_BxT, mask_BxT):
-        steps, finals = model_states(model, params, tokens_BxT, mask_BxT)
+        steps, finals = model_states(run.model, run.params, tokens_BxT, mask_BxT)
         if pooling == "final":
             return stack_units(finals)
         real_BxT = mask_BxT.copy()
