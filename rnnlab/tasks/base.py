@@ -185,9 +185,12 @@ class Task:
         return []
 
 
-def levers(model_config) -> dict:
-    """The speed levers of config.model (models.Levers), as a model spec field."""
-    return {k: model_config[k] for k in ("unroll", "remat_chunk", "compute_dtype")}
+def model_fields(model_config, *extra: str) -> dict:
+    """Spec fields from config.model that every model reads (sizes, cell, dropout, the
+    speed levers of models.Levers), and the `extra` ones of one model."""
+    fields = ("embed_dim", "hidden_size", "cell", "num_layers", "dropout", *extra)
+    levers = {k: model_config[k] for k in ("unroll", "remat_chunk", "compute_dtype")}
+    return {**{k: model_config[k] for k in fields}, "levers": levers}
 
 
 def source_dir_error(config) -> str | None:

@@ -40,19 +40,7 @@ class Classification(base.Task):
             "model": "Classifier",
             "vocab_size": len(self.vocabs["words"]),
             "num_classes": max(ex["label"] for ex in train) + 1,
-            **{
-                k: m[k]
-                for k in (
-                    "embed_dim",
-                    "hidden_size",
-                    "cell",
-                    "num_layers",
-                    "bidirectional",
-                    "pooling",
-                    "dropout",
-                )
-            },  # fmt: skip
-            "levers": base.levers(m),
+            **base.model_fields(m, "bidirectional", "pooling"),
             "aux_lm": m.aux_lm_weight > 0,
         }
 

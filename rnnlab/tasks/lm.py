@@ -45,19 +45,8 @@ class LanguageModelling(base.Task):
         return {
             "model": "LanguageModel",
             "vocab_size": len(self.vocabs["words"]),
-            **{
-                k: m[k]
-                for k in (
-                    "embed_dim",
-                    "hidden_size",
-                    "cell",
-                    "num_layers",
-                    "dropout",
-                    "tie_weights",
-                )
-            },  # fmt: skip
+            **base.model_fields(m, "tie_weights"),
             "num_classes": max(ex["label"] for ex in train) + 1 if labelled else 0,
-            "levers": base.levers(m),
         }
 
     def model_inputs(self, batch) -> tuple:

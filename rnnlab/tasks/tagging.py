@@ -37,21 +37,8 @@ class Tagging(base.Task):
             "model": "Tagger",
             "vocab_size": len(self.vocabs["words"]),
             "num_tags": len(self.vocabs["tags"]),
-            **{
-                k: m[k]
-                for k in (
-                    "embed_dim",
-                    "hidden_size",
-                    "cell",
-                    "num_layers",
-                    "dropout",
-                    "char_embed_dim",
-                    "char_hidden_size",
-                    "word_dropout",
-                )
-            },  # fmt: skip
+            **base.model_fields(m, "char_embed_dim", "char_hidden_size", "word_dropout"),
             "num_chars": len(self.vocabs.get("chars", ())),
-            "levers": base.levers(m),
             "unk_id": self.vocabs["words"].unk_id,
         }
 
