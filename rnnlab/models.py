@@ -1,4 +1,5 @@
-"""Models: sentence classifier, language model, tagger (flax.linen over `recurrent.run`).
+"""Models: sentence classifier, language model, tagger, encoder-decoder (flax.linen over
+`recurrent.run`).
 
 Built by keyword from a spec, `build({"model": "Classifier", **fields})`; `spec_of(model)`
 gives it back (a run's checkpoint stores it, rnnlab.runs). Submodules have explicit names
@@ -310,7 +311,128 @@ class Tagger(nn.Module):
         return nn.Dense(self.num_tags, name="out")(drop(hs_BxTxH))
 
 
-MODELS = {m.__name__: m for m in (Classifier, LanguageModel, Tagger)}
+ATTENTIONS = ("", "dot", "general", "additive")
+
+
+def masked_softmax(scores_BxTxS, mask_BxS) -> jax.Array:
+    """Softmax over the real source positions only: padding gets exactly 0, and a row
+    without any real position all zeros (not nan)."""
+    mask_Bx1xS = mask_BxS[:, None, :].astype(bool)
+    scores = jnp.where(mask_Bx1xS, scores_BxTxS, jnp.finfo(scores_BxTxS.dtype).min)
+    return jnp.where(mask_Bx1xS, jax.nn.softmax(scores, axis=-1), 0.0)
+
+
+class EncoderDecoder(nn.Module):
+    """Read a source sequence, generate a target sequence (conditioned generation).
+
+    Encoder: embedding -> L (bi)RNN layers (`rnn`, named as in the other models). The
+    decoder (`decoder`, L layers of the same cell, hidden size D = H x directions) starts
+    from each encoder layer's final carry (forward and backward concatenated) and reads
+    the previous target token (+ an optional feature embedding, e.g. the word's UPOS).
+    With `attention` (Luong et al. 2015: "dot", "general"; Bahdanau et al. 2015:
+    "additive") each decoder state attends over the encoder states, padding masked to
+    weight 0, and `combine` mixes state and context before the softmax `out`. One
+    vocabulary (and embedding) for source and target.
+
+    `__call__` is teacher-forced (the whole target in one `recurrent.run`); `encode` +
+    `step` decode one token at a time (greedy or beam search, rnnlab.decode), with the
+    `memory` dict as the carry.
+    """
+
+    vocab_size: int
+    embed_dim: int = 64
+    hidden_size: int = 128
+    cell: str = "lstm"
+    num_layers: int = 1
+    bidirectional: bool = True
+    attention: str = "dot"
+    num_features: int = 0
+    feature_dim: int = 16
+    dropout: float = 0.0
+    levers: Levers = Levers()
+
+    def setup(self):
+        check_positive(vocab_size=self.vocab_size, embed_dim=self.embed_dim)
+        if self.attention not in ATTENTIONS:
+            raise ValueError(f"unknown attention {self.attention!r}; expected one of {ATTENTIONS}")
+        D = self.hidden_size * (2 if self.bidirectional else 1)
+        self.embed = nn.Embed(self.vocab_size, self.embed_dim)
+        self.rnn = Recurrent(self.cell, self.hidden_size, self.num_layers, self.bidirectional,
+                             self.dropout, self.levers)  # fmt: skip
+        self.decoder = Recurrent(self.cell, D, self.num_layers, False, self.dropout, self.levers)
+        self.drop = nn.Dropout(self.dropout)
+        if self.num_features > 0:
+            self.feature_embed = nn.Embed(self.num_features, self.feature_dim)
+        if self.attention == "general":
+            self.attend_key = nn.Dense(D, use_bias=False)
+        elif self.attention == "additive":
+            self.attend_query = nn.Dense(D)
+            self.attend_key = nn.Dense(D, use_bias=False)
+            self.attend_v = nn.Dense(1, use_bias=False)
+        if self.attention:
+            self.combine = nn.Dense(D)
+        self.out = nn.Dense(self.vocab_size)
+
+    def __call__(self, source_BxS, source_mask_BxS, inputs_BxT, mask_BxT, features_B=None,
+                 *, train: bool = False):  # fmt: skip
+        """Teacher-forced next-token logits_BxTxV (inputs: <s> + target)."""
+        memory = self.encode(source_BxS, source_mask_BxS, features_B, train=train)
+        return self.decode(memory, inputs_BxT, mask_BxT, train=train)[0]
+
+    def encode(self, source_BxS, source_mask_BxS, features_B=None, *, train: bool = False):
+        """The decoder's memory: its initial carry (one per layer), the encoder states
+        and source mask (attention), and the feature vector."""
+        xs_BxSxE = self.drop(self.embed(source_BxS), deterministic=not train)
+        carries, states_BxSxD = self.rnn(xs_BxSxE, source_mask_BxS, train=train)
+        if self.bidirectional:
+            carries = [_concat_carries(fw, bw) for fw, bw in carries]
+        memory = {"carry": carries, "states_BxSxD": states_BxSxD, "mask_BxS": source_mask_BxS}
+        if self.num_features > 0:
+            memory["feature_BxF"] = self.feature_embed(features_B)
+        return memory
+
+    def decode(self, memory, inputs_BxT, mask_BxT, *, train: bool = False):
+        """(logits_BxTxV, memory with the carry after each row's last real step,
+        attention weights_BxTxS or None)."""
+        xs_BxTxE = self.drop(self.embed(inputs_BxT), deterministic=not train)
+        if "feature_BxF" in memory:
+            feature_BxTxF = jnp.broadcast_to(
+                memory["feature_BxF"][:, None], (*inputs_BxT.shape, self.feature_dim)
+            )
+            xs_BxTxE = jnp.concatenate([xs_BxTxE, feature_BxTxF], axis=-1)
+        carry, hs_BxTxD = self.decoder(xs_BxTxE, mask_BxT, memory["carry"], train=train)
+        weights_BxTxS = None
+        if self.attention:
+            states_BxSxD = memory["states_BxSxD"]
+            weights_BxTxS = masked_softmax(self._scores(hs_BxTxD, states_BxSxD), memory["mask_BxS"])
+            context_BxTxD = jnp.einsum("bts,bsd->btd", weights_BxTxS, states_BxSxD)
+            hs_BxTxD = jnp.tanh(self.combine(jnp.concatenate([hs_BxTxD, context_BxTxD], -1)))
+        logits_BxTxV = self.out(self.drop(hs_BxTxD, deterministic=not train))
+        return logits_BxTxV, {**memory, "carry": carry}, weights_BxTxS
+
+    def step(self, memory, tokens_B):
+        """One decoding step: (memory with the new carry, next-token logits_BxV)."""
+        real_Bx1 = jnp.ones((tokens_B.shape[0], 1), bool)
+        logits_Bx1xV, memory, _ = self.decode(memory, tokens_B[:, None], real_Bx1)
+        return memory, logits_Bx1xV[:, 0]
+
+    def _scores(self, query_BxTxD, keys_BxSxD):
+        if self.attention == "dot":
+            return jnp.einsum("btd,bsd->bts", query_BxTxD, keys_BxSxD)
+        if self.attention == "general":
+            return jnp.einsum("btd,bsd->bts", query_BxTxD, self.attend_key(keys_BxSxD))
+        hidden_BxTxSxD = jnp.tanh(
+            self.attend_query(query_BxTxD)[:, :, None] + self.attend_key(keys_BxSxD)[:, None]
+        )
+        return self.attend_v(hidden_BxTxSxD)[..., 0]
+
+
+def _concat_carries(fw, bw):
+    """A forward and a backward layer's final carries as one carry of twice the size."""
+    return jax.tree.map(lambda f, b: jnp.concatenate([f, b], axis=-1), fw, bw)
+
+
+MODELS = {m.__name__: m for m in (Classifier, LanguageModel, Tagger, EncoderDecoder)}
 
 
 def spec_of(model: nn.Module) -> dict:

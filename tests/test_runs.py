@@ -29,6 +29,27 @@ def _chars_dir(tmp_path) -> str:
     return str(tmp_path)
 
 
+WORDS = [("The", "the", "DET"), ("cats", "cat", "NOUN"), ("ran", "run", "VERB"),
+         ("dogs", "dog", "NOUN"), ("is", "be", "AUX"), ("Paris", "Paris", "PROPN"),
+         ("sleeping", "sleep", "VERB"), ("mice", "mouse", "NOUN")]  # fmt: skip
+
+
+def conllu_dir(tmp_path, sentences: int = 40) -> str:
+    """Tiny UD files (train, dev) in the layout of `ewt` / `ewt_lemmas`."""
+    rng = np.random.default_rng(0)
+    folder = tmp_path / "ud_english_ewt"
+    folder.mkdir()
+    for split, n in (("train", sentences), ("dev", sentences // 4)):
+        lines = []
+        for _ in range(n):
+            for i, w in enumerate(rng.integers(0, len(WORDS), rng.integers(1, 6)), 1):
+                form, lemma, upos = WORDS[w]
+                lines.append(f"{i}\t{form}\t{lemma}\t{upos}\t_\t_\t0\troot\t_\t_")
+            lines.append("")
+        (folder / f"en_ewt-ud-{split}.conllu").write_text("\n".join(lines) + "\n")
+    return str(tmp_path)
+
+
 KINDS = {
     "classification": {"dataset": "synthetic:classification", "metric": "accuracy",
                        "model.aux_lm_weight": 0.5, "model.bidirectional": False},
@@ -36,6 +57,8 @@ KINDS = {
                 "model.char_hidden_size": 4, "model.char_embed_dim": 3},
     "lm": {"task": "lm", "dataset": "synthetic:classification", "model.cell": "gru"},
     "chars": {"dataset": "shakespeare", "lm_mode": "stream", "seq_len": 16},
+    "seq2seq": {"dataset": "ewt_lemmas", "metric": "accuracy", "model.attention": "dot",
+                "decode.beam_sizes": (1, 2)},
 }  # fmt: skip
 
 
@@ -53,6 +76,8 @@ def test_a_run_reloads_with_the_same_model_vocabularies_and_predictions(tmp_path
     overrides = dict(KINDS[kind], num_steps=4, eval_every=4)
     if kind == "chars":
         overrides["source_dir"] = _chars_dir(tmp_path)
+    if kind == "seq2seq":
+        overrides["source_dir"] = conllu_dir(tmp_path)
     workdir = str(tmp_path / "run")
     results = train.train_and_evaluate(tiny_config(**overrides), workdir)
     assert results["summary"]["task"] == kind

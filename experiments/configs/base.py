@@ -60,6 +60,10 @@ def base_config() -> ml_collections.ConfigDict:
     # an LM head on its states (transfer: the LM's own softmax, kept while fine-tuning).
     c.model.aux_lm_weight = 0.0
     c.model.word_dropout = 0.0  # tagger, training only: a real token -> <unk> with this rate
+    # Encoder-decoder (seq2seq): attention "" (none: the decoder starts from the encoder's
+    # final states), "dot", "general" or "additive"; the size of the feature embedding.
+    c.model.attention = ""
+    c.model.feature_dim = 16
     # Speed levers of rnnlab.recurrent.run (same results up to rounding): steps per
     # lax.scan iteration (0 = by backend: 4 on GPU, 1 on CPU), jax.checkpoint over chunks
     # of this many steps (0 = off; long sequences), "bfloat16" matmuls with float32
@@ -95,6 +99,14 @@ def base_config() -> ml_collections.ConfigDict:
     c.minimal_pairs.distances = (0, 2, 4, 6, 8)
     c.minimal_pairs.kind = "agreement"
     c.minimal_pairs.seed = 0
+
+    c.decode = ml_collections.ConfigDict()  # seq2seq: decoding dev at the end
+    c.decode.beam_sizes = (1,)  # 1 = greedy; each size is scored and timed
+    c.decode.max_len = 0  # 0 = the longest train target + 8
+    c.decode.length_alpha = 0.0  # beam scores / length**alpha (0: plain log-probability)
+    # The dictionary baseline's last resort is the source lowercased, except for these
+    # features (lemmas: a proper noun keeps its case).
+    c.decode.keep_case_features = ()
 
     c.sample = ml_collections.ConfigDict()
     c.sample.num = 0  # > 0: sample this many texts from the LM at the end

@@ -11,6 +11,8 @@
       ptb          ptb/{train,valid,test}.txt             lm
       wikiner      tags/{train,dev,test}.txt              tagging
       ewt          ud_english_ewt/en_ewt-ud-{split}.conllu tagging, UPOS (or "xpos")
+      ewt_lemmas   the same files, one example per word    seq2seq: (form, UPOS) -> lemma;
+                   train: each distinct (form, UPOS, lemma) with its count; dev/test: tokens
       shakespeare  tinyshakespeare/input.txt              chars, last 10% = dev
     synthetic      no files: "synthetic:lm", "synthetic:classification", "synthetic:tagging"
     text:PATH      any text, one sentence per line, space-separated tokens (lm); PATH may
@@ -28,6 +30,7 @@ Splits are "train", "dev" and "test" ("valid"/"validation" mean "dev").
 Examples come back in one schema per task, whatever the origin:
     classification {"tokens": list[str], "label": int}   lm {"tokens": list[str]}
     tagging {"tokens": list[str], "tags": list[str]}      chars {"text": str}
+    seq2seq {"source": list[str], "target": list[str], "feature": str, "count": int}
 
 With `data_dir`, local formats are prepared once as a TFDS data set in array_record
 format (builder `rnnlab_local`, one config per format) and read back with
@@ -48,7 +51,7 @@ from rnnlab.data import formats, synthetic
 from rnnlab.data.local_formats import LOCAL_FORMATS, LocalFormat
 
 SPLIT_ALIASES = {"valid": "dev", "validation": "dev"}
-TASKS = ("classification", "lm", "tagging", "chars")
+TASKS = ("classification", "lm", "tagging", "chars", "seq2seq")
 TASK_FIELDS = {**synthetic.TASK_FIELDS, "chars": ("text",)}  # each task's example schema
 
 
@@ -126,9 +129,9 @@ def _local_view(ex: dict, views: tuple[str, ...]) -> dict | None:
     """A stored (possibly TFDS-decoded) example -> the task schema; None = not in view."""
     out = {}
     for key, value in ex.items():
-        if key == "label":
+        if key in ("label", "count"):
             out[key] = int(value)
-        elif key == "text":
+        elif key in ("text", "feature"):
             out[key] = _text(value)
         else:
             out[key] = [_text(t) for t in value]

@@ -6,7 +6,7 @@ builders and the synthetic corpus):
     sentence classification  {"tokens": list[str], "label": int}
     sentiment trees          {"tokens": list[str], "label": int, "phrase": bool}
     language modelling       {"tokens": list[str]}
-    tagging / CoNLL-U        {"tokens": list[str], "tags": list[str]}
+    tagging / CoNLL-U        {"tokens": list[str], "tags": list[str]} (+ "lemmas": list[str])
     character text           a str (`read_chars`)
 
 Tokens are split on ASCII space only (SST has U+00A0 *inside* tokens). Malformed input
@@ -258,10 +258,12 @@ def read_conllu(
     path,
     *,
     tagset: str = "upos",
+    lemmas: bool = False,
     skip_bad_lines: bool = False,
     skipped: list | None = None,
 ) -> Iterator[dict]:
-    """CoNLL-U sentences as (word, tag) sequences; tagset "upos" or "xpos".
+    """CoNLL-U sentences as (word, tag) sequences; tagset "upos" or "xpos"; with
+    `lemmas`, each word's lemma (column 3) too.
 
     Words are the integer-ID lines: multiword-token ranges (`3-4 don't`) are surface
     tokens whose words follow, and empty nodes (`8.1`) are not words, so both are
@@ -275,9 +277,14 @@ def read_conllu(
     n = 0
     tokens: list[str] = []
     tags: list[str] = []
+    lemma_list: list[str] = []
     broken = False
 
-    def parse_word(line: str) -> tuple[str, str] | None:
+    def sentence() -> dict:
+        out = {"tokens": tokens, "tags": tags}
+        return {**out, "lemmas": lemma_list} if lemmas else out
+
+    def parse_word(line: str) -> tuple[str, str, str] | None:
         cols = line.split("\t")
         if len(cols) != CONLLU_COLUMNS:
             raise _Bad(f"{CONLLU_COLUMNS} tab-separated columns, found {len(cols)}")
@@ -290,7 +297,9 @@ def read_conllu(
             raise _Bad("a universal POS tag in column 4", cols[3])
         if not cols[1] or not cols[column] or cols[column] == "_":
             raise _Bad(f"a word and a {tagset.upper()} tag", line)
-        return cols[1], cols[column]
+        if lemmas and not cols[2]:
+            raise _Bad("a lemma in column 3", line)
+        return cols[1], cols[column], cols[2]
 
     for lineno, line in _numbered_lines(path, "CoNLL-U file"):
         if line.startswith("#"):
@@ -298,8 +307,8 @@ def read_conllu(
         if not line.strip():
             if tokens and not broken:
                 n += 1
-                yield {"tokens": tokens, "tags": tags}
-            tokens, tags, broken = [], [], False
+                yield sentence()
+            tokens, tags, lemma_list, broken = [], [], [], False
             continue
         if broken:
             continue
@@ -312,9 +321,10 @@ def read_conllu(
         if word is not None:
             tokens.append(word[0])
             tags.append(word[1])
+            lemma_list.append(word[2])
     if tokens and not broken:
         n += 1
-        yield {"tokens": tokens, "tags": tags}
+        yield sentence()
     errors.finish(n, "CoNLL-U sentence")
 
 

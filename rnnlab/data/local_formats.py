@@ -11,6 +11,7 @@ a TFDS data set), which import this module and not each other.
 
 from __future__ import annotations
 
+import collections
 import dataclasses
 from collections.abc import Callable, Iterator
 
@@ -38,6 +39,20 @@ def _read_ewt(path, split):
     upos, xpos = formats.read_conllu(path), formats.read_conllu(path, tagset="xpos")
     for u, x in zip(upos, xpos, strict=True):
         yield {"tokens": u["tokens"], "upos": u["tags"], "xpos": x["tags"]}
+
+
+def _read_ewt_lemmas(path, split):
+    """Words as (form characters, UPOS) -> lemma characters. Train: each distinct
+    (form, UPOS, lemma) once, with its token count (word types, as lemmatizers train);
+    dev/test: every token (the UD evaluation scores tokens)."""
+    tokens = [
+        (form, upos, lemma)
+        for ex in formats.read_conllu(path, lemmas=True)
+        for form, upos, lemma in zip(ex["tokens"], ex["tags"], ex["lemmas"], strict=True)
+    ]
+    words = collections.Counter(tokens).items() if split == "train" else ((t, 1) for t in tokens)
+    for (form, upos, lemma), count in words:
+        yield {"source": list(form), "target": list(lemma), "feature": upos, "count": count}
 
 
 def _read_shakespeare(path, split):
@@ -73,6 +88,9 @@ LOCAL_FORMATS = {
     "wikiner": LocalFormat("tagging", _splits("tags/{}.txt"), lambda p, s: formats.read_tags(p)),
     "ewt": LocalFormat(
         "tagging", _splits("ud_english_ewt/en_ewt-ud-{}.conllu"), _read_ewt, ("xpos",)
+    ),
+    "ewt_lemmas": LocalFormat(
+        "seq2seq", _splits("ud_english_ewt/en_ewt-ud-{}.conllu"), _read_ewt_lemmas
     ),
     "shakespeare": LocalFormat(
         "chars",

@@ -59,11 +59,12 @@ def _process(process_index, process_count) -> tuple[int, int]:
 
 
 class _Batcher:
-    """Global step -> this process's batch; an epoch's plan is recomputed on demand."""
+    """Global step -> this process's batch; an epoch's plan is recomputed on demand.
+    `make_batch(encoded examples, spec)` pads one batch."""
 
-    def __init__(self, encoded, lengths, spec, seed, lm, process):
-        self.encoded, self.lengths, self.spec, self.seed, self.lm = encoded, lengths, spec, seed, lm
-        self.process = process
+    def __init__(self, encoded, lengths, spec, seed, make_batch, process):
+        self.encoded, self.lengths, self.spec, self.seed = encoded, lengths, spec, seed
+        self.make_batch, self.process = make_batch, process
         self.per_epoch = len(self._plan(0))
 
     @functools.lru_cache(maxsize=2)  # noqa: B019 (one batcher per pipeline; tiny cache)
@@ -73,14 +74,20 @@ class _Batcher:
     def __call__(self, step: int, _) -> dict[str, np.ndarray]:
         indices = self._plan(step // self.per_epoch)[step % self.per_epoch]
         examples = [self.encoded[int(i)] for i in indices]
-        if self.lm:
-            batch = batching.lm_sentence_batch([ex["tokens"] for ex in examples], self.spec)
-            if "label" in examples[0]:  # a class-conditioned LM reads the labels too
-                rows = len(batch["inputs_BxT"])
-                batch["labels_B"] = batching.pad_labels([ex["label"] for ex in examples], rows)
-        else:
-            batch = batching.sentence_batch(examples, self.spec)
-        return batching.shard_rows(batch, *self.process)
+        return batching.shard_rows(self.make_batch(examples, self.spec), *self.process)
+
+
+def _lm_batch(examples, spec) -> dict[str, np.ndarray]:
+    batch = batching.lm_sentence_batch([ex["tokens"] for ex in examples], spec)
+    if "label" in examples[0]:  # a class-conditioned LM reads the labels too
+        rows = len(batch["inputs_BxT"])
+        batch["labels_B"] = batching.pad_labels([ex["label"] for ex in examples], rows)
+    return batch
+
+
+def _batches(encoded, lengths, spec, seed, make_batch, num_epochs, process) -> grain.MapDataset:
+    batcher = _Batcher(encoded, lengths, spec, seed, make_batch, process)
+    return grain.MapDataset.range(batcher.per_epoch).repeat(num_epochs).map_with_index(batcher)
 
 
 def sentence_batches(
@@ -112,9 +119,37 @@ def sentence_batches(
     encoded = grain.MapDataset.source(examples).map(encode_fn)
     extra = (bos is not None) + (eos is not None) - 1 if lm else 0
     lengths = np.array([len(ex["tokens"]) + extra for ex in examples], dtype=np.int64)
+    make_batch = _lm_batch if lm else batching.sentence_batch
     process = _process(process_index, process_count)
-    batcher = _Batcher(encoded, lengths, spec, seed, lm, process)
-    return grain.MapDataset.range(batcher.per_epoch).repeat(num_epochs).map_with_index(batcher)
+    return _batches(encoded, lengths, spec, seed, make_batch, num_epochs, process)
+
+
+def pair_batches(
+    examples: Sequence[dict],
+    vocab: Vocab,
+    spec: BatchSpec,
+    *,
+    seed: int,
+    num_epochs: int | None = 1,
+    feature_vocab: Vocab | None = None,
+    process_index: int | None = None,
+    process_count: int | None = None,
+) -> grain.MapDataset:
+    """Padded, masked, length-bucketed (source, target) batches for an encoder-decoder
+    (`batching.pair_batch`); both sequences in one vocabulary, the target between `<s>`
+    and `</s>`; `feature_vocab` adds each example's `feature` id (e.g. its UPOS)."""
+
+    def encode_pair(ex):
+        out = {"source": vocab.encode(ex["source"]),
+               "target": vocab.encode([BOS, *ex["target"], EOS])}  # fmt: skip
+        if feature_vocab is not None:
+            out["feature"] = feature_vocab.id(ex["feature"])
+        return out
+
+    encoded = grain.MapDataset.source(examples).map(encode_pair)
+    lengths = np.array([max(len(ex["source"]), len(ex["target"]) + 1) for ex in examples])
+    process = _process(process_index, process_count)
+    return _batches(encoded, lengths, spec, seed, batching.pair_batch, num_epochs, process)
 
 
 def token_stream(examples: Sequence[dict], vocab: Vocab, eos: str | None = EOS) -> np.ndarray:

@@ -22,6 +22,12 @@ _FEATURES = {
     "lm": {"tokens": _TEXTS},
     "tagging": {"tokens": _TEXTS, "tags": _TEXTS},
     "chars": {"text": tfds.features.Text()},
+    "seq2seq": {
+        "source": _TEXTS,
+        "target": _TEXTS,
+        "feature": tfds.features.Text(),
+        "count": tfds.features.Scalar(np.int64),
+    },
 }
 _EWT_FEATURES = {"tokens": _TEXTS, "upos": _TEXTS, "xpos": _TEXTS}
 

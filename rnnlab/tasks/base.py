@@ -44,6 +44,7 @@ class Task:
             if config.test_split
             else None
         )
+        self.examples = {"train": train, "dev": dev, "test": test}
         self.vocabs = self.make_vocabs(train)
         train_ds = self.batches(train, train=True)
         self.steps_per_epoch = len(train_ds)

@@ -1,0 +1,203 @@
+"""Conditioned generation: read a source sequence, generate the target (encoder-decoder).
+
+Examples are {"source": tokens, "target": tokens[, "feature": str][, "count": int]}; one
+vocabulary for both sides (characters for the `ewt_lemmas` lemmatizer, words for a
+sequence autoencoder). Training is teacher-forced, one loss per real target token (and
+`</s>`). At the end every dev example is decoded, greedily and by beam search
+(`decode.beam_sizes`), and scored by exact match, overall and on sources never seen in
+train, next to two baselines (copy the source; the most frequent train target of the
+(source, feature), else of the source, else the source lowercased unless its feature is
+in `decode.keep_case_features`, e.g. PROPN for lemmas) and a combined
+system that uses that dictionary for seen (source, feature) pairs and the model for the
+rest (Stanza's lemmatizer). Unknown source tokens become `<unk>`; a source longer than
+the maximum length is cut to it (counted).
+"""
+
+from __future__ import annotations
+
+import collections
+import functools
+import time
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from rnnlab import decode, losses
+from rnnlab.data import batching, pipeline
+from rnnlab.data.vocab import BOS, EOS, PAD, UNK, Vocab
+from rnnlab.tasks import base
+
+
+class Seq2Seq(base.Task):
+    name = "seq2seq"
+    OPTIONS = {"model.attention": "is an encoder-decoder option"}
+
+    def make_vocabs(self, train):
+        vocabs = {"words": self.word_vocab(s for ex in train for s in (ex["source"], ex["target"]))}
+        if "feature" in train[0]:
+            vocabs["features"] = Vocab.build(([ex["feature"]] for ex in train), reserved=(PAD, UNK))
+        return vocabs
+
+    def batches(self, examples, train: bool):
+        ds = pipeline.pair_batches(examples, self.vocabs["words"], self.batch_spec(train),
+                                   seed=self.config.seed if train else 0,
+                                   feature_vocab=self.vocabs.get("features"))  # fmt: skip
+        return ds if train else list(ds)
+
+    def model_spec(self, train) -> dict:
+        m = self.config.model
+        return {
+            "model": "EncoderDecoder",
+            "vocab_size": len(self.vocabs["words"]),
+            **base.model_fields(m, "bidirectional", "attention", "feature_dim"),
+            "num_features": len(self.vocabs.get("features", ())),
+        }
+
+    def model_inputs(self, batch) -> tuple:
+        return (batch["source_BxS"], batch["source_mask_BxS"], batch["inputs_BxT"],
+                batch["mask_BxT"], batch.get("features_B"))  # fmt: skip
+
+    def statistics(self, params, batch, carry, train: bool, key):
+        rngs = {"dropout": key} if train else {}
+        logits_BxTxV = self.model.apply(
+            {"params": params}, *self.model_inputs(batch), train=train, rngs=rngs
+        )
+        stats = losses.token_cross_entropy(logits_BxTxV, batch["targets_BxT"], batch["mask_BxT"])
+        return stats, None
+
+    # ------------------------------------------------------------------ decoding
+
+    @functools.cached_property
+    def max_len(self) -> int:
+        return (
+            self.config.decode.max_len
+            or max(len(ex["target"]) for ex in self.examples["train"]) + 8
+        )
+
+    def generate(self, params, sources, features=None, *, beam_size: int = 1) -> list[list[str]]:
+        """The decoded target of each source (token lists), greedy for beam_size 1."""
+        words, c = self.vocabs["words"], self.config.decode
+        ids_N = [words.encode(s[: self.max_len]) for s in sources]
+        per_row = ()
+        if "features" in self.vocabs:
+            per_row = (np.array([self.vocabs["features"].id(f) for f in features], np.int32),)
+        fn = functools.partial(
+            _decode, self.model, params, beam_size=beam_size, max_len=self.max_len,
+            bos_id=words.id(BOS), eos_id=words.id(EOS),
+            banned_ids=tuple(words.id(t) for t in (PAD, BOS, UNK)), length_alpha=c.length_alpha,
+        )  # fmt: skip
+        tokens_NxM = batching.map_by_length(
+            fn, ids_N, rows=self.config.eval_batch_size, pad_multiple=8, per_row=per_row
+        )
+        eos = words.id(EOS)
+        return [words.decode(row[: _length(row, eos)]) for row in np.asarray(tokens_NxM)]
+
+    def extras(self, params) -> dict:
+        train, dev = self.examples["train"], self.examples["dev"]
+        has_feature = "features" in self.vocabs
+        key = (lambda ex: (tuple(ex["source"]), ex["feature"])) if has_feature else (
+            lambda ex: (tuple(ex["source"]), None))  # fmt: skip
+        dictionary = Dictionary(train, key, tuple(self.config.decode.keep_case_features))
+        seen_sources = {tuple(ex["source"]) for ex in train}
+        gold = [tuple(ex["target"]) for ex in dev]
+        unseen_N = np.array([tuple(ex["source"]) not in seen_sources for ex in dev])
+        seen_pair_N = np.array([key(ex) in dictionary.by_pair for ex in dev])
+        pairs = list(dict.fromkeys(key(ex) for ex in dev))  # decode each distinct pair once
+        out = {
+            "dev_examples": len(dev),
+            "unseen_source_examples": int(unseen_N.sum()),
+            "truncated_sources": sum(len(s) > self.max_len for s, _ in pairs),
+            "unknown_source_tokens": sum(
+                t not in self.vocabs["words"] for s, _ in pairs for t in s
+            ),
+            "baselines": {
+                "identity": _scores([tuple(ex["source"]) for ex in dev], gold, unseen_N),
+                "dictionary": _scores([dictionary(key(ex)) for ex in dev], gold, unseen_N),
+            },
+            "decoding": {},
+        }
+        for size in self.config.decode.beam_sizes:
+            start = time.perf_counter()
+            decoded = self.generate(params, [list(s) for s, _ in pairs],
+                                    [f for _, f in pairs] if has_feature else None,
+                                    beam_size=size)  # fmt: skip
+            seconds = time.perf_counter() - start
+            by_pair = {p: tuple(d) for p, d in zip(pairs, decoded, strict=True)}
+            model = [by_pair[key(ex)] for ex in dev]
+            combined = [dictionary(key(ex)) if seen else by_pair[key(ex)]
+                        for ex, seen in zip(dev, seen_pair_N, strict=True)]  # fmt: skip
+            out["decoding"][f"beam{size}"] = {
+                "model": _scores(model, gold, unseen_N),
+                "combined": _scores(combined, gold, unseen_N),
+                "distinct_sources_per_s": len(pairs) / seconds,
+            }
+        return out
+
+    @staticmethod
+    def format_extras(results: dict) -> list[str]:
+        if "decoding" not in results:
+            return []
+        lines = [f"  exact match on {results['dev_examples']} dev examples "
+                 f"({results['unseen_source_examples']} with a source unseen in train): "
+                 "overall / unseen"]  # fmt: skip
+        rows = {f"baseline {k}": v for k, v in results["baselines"].items()}
+        for name, r in results["decoding"].items():
+            rows[f"model {name}"] = r["model"]
+            rows[f"combined {name}"] = r["combined"]
+        for name, s in rows.items():
+            lines.append(f"  {name:>22}: {s['accuracy']:.4f} / {s['unseen_accuracy']:.4f}")
+        return lines
+
+
+class Dictionary:
+    """The most frequent train target of a (source, feature) pair, else of the source,
+    else the source, lowercased unless its feature is one of `keep_case`."""
+
+    def __init__(self, train, key, keep_case: tuple[str, ...] = ()):
+        self.keep_case = keep_case
+        self.by_pair = collections.defaultdict(collections.Counter)
+        self.by_source = collections.defaultdict(collections.Counter)
+        for ex in train:
+            count, target = ex.get("count", 1), tuple(ex["target"])
+            self.by_pair[key(ex)][target] += count
+            self.by_source[tuple(ex["source"])][target] += count
+
+    def __call__(self, pair) -> tuple:
+        for table, k in ((self.by_pair, pair), (self.by_source, pair[0])):
+            if k in table:
+                return table[k].most_common(1)[0][0]
+        source, feature = pair
+        return source if feature in self.keep_case else tuple(t.lower() for t in source)
+
+
+def _scores(predicted, gold, unseen_N) -> dict[str, float]:
+    correct_N = np.array([p == g for p, g in zip(predicted, gold, strict=True)])
+    unseen = float(correct_N[unseen_N].mean()) if unseen_N.any() else float("nan")
+    return {"accuracy": float(correct_N.mean()), "unseen_accuracy": unseen}
+
+
+def _length(row_N: np.ndarray, eos_id: int) -> int:
+    """Tokens before the first `</s>` or padding."""
+    stop = np.flatnonzero((row_N == eos_id) | (row_N == 0))
+    return int(stop[0]) if stop.size else len(row_N)
+
+
+@functools.partial(
+    jax.jit,
+    static_argnames=("model", "beam_size", "max_len", "bos_id", "eos_id", "banned_ids"),
+)
+def _decode(model, params, source_BxS, source_mask_BxS, features_B=None, *, beam_size,
+            max_len, bos_id, eos_id, banned_ids, length_alpha):  # fmt: skip
+    """tokens_BxN of the best hypothesis (greedy when beam_size is 1)."""
+    variables = {"params": params}
+    memory = model.apply(variables, source_BxS, source_mask_BxS, features_B, method="encode")
+    step = jax.tree_util.Partial(functools.partial(model.apply, method="step"), variables)
+    bos_B = jnp.full(source_BxS.shape[:1], bos_id, jnp.int32)
+    options = {"eos_id": eos_id, "max_len": max_len, "banned_ids": banned_ids}
+    if beam_size == 1:
+        return decode.greedy(step, memory, bos_B, **options)[0]
+    tokens_BxKxN, _, _ = decode.beam_search(
+        step, memory, bos_B, beam_size=beam_size, length_alpha=length_alpha, **options
+    )
+    return tokens_BxKxN[:, 0]

@@ -1,0 +1,149 @@
+"""The encoder-decoder (models.EncoderDecoder): attention is a distribution over the
+real source positions only, padding changes no output or gradient, and the teacher-forced
+loss equals a float64 numpy reference written from the equations."""
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+from numpy_refs import lstm_seq
+
+from rnnlab import losses, models
+
+V, E, H, F = 11, 5, 4, 3
+# Two examples: (source ids, target ids incl. </s>=3, feature); <s> = 2 starts the decoder.
+EXAMPLES = [([4, 5, 6, 7], [8, 9, 3], 1), ([6, 10], [4, 5, 6, 7, 3], 2), ([], [5, 3], 0)]
+
+
+def _model(attention="general", **kwargs):
+    return models.EncoderDecoder(V, E, H, "lstm", 1, True, attention, num_features=F,
+                                 feature_dim=2, **kwargs)  # fmt: skip
+
+
+def _batch(examples, S=6, T=7, junk=0):
+    """Right-padded; `junk` fills the padding with that id (it must not matter)."""
+    B = len(examples)
+    source = np.full((B, S), junk, np.int32)
+    inputs = np.full((B, T), junk, np.int32)
+    targets = np.full((B, T), junk, np.int32)
+    smask, tmask = np.zeros((B, S), bool), np.zeros((B, T), bool)
+    for b, (src, tgt, _) in enumerate(examples):
+        source[b, : len(src)], smask[b, : len(src)] = src, True
+        inputs[b, : len(tgt)] = [2, *tgt[:-1]]
+        targets[b, : len(tgt)], tmask[b, : len(tgt)] = tgt, True
+    features = np.array([f for *_, f in examples], np.int32)
+    return source, smask, inputs, targets, tmask, features
+
+
+def _init(model, batch):
+    source, smask, inputs, _, tmask, features = batch
+    return model.init(jax.random.key(0), source, smask, inputs, tmask, features)["params"]
+
+
+def _loss_sum(model, params, batch):
+    source, smask, inputs, targets, tmask, features = batch
+    logits = model.apply({"params": params}, source, smask, inputs, tmask, features)
+    return losses.token_cross_entropy(logits, targets, tmask)["loss_sum"]
+
+
+@pytest.mark.parametrize("attention", ["dot", "general", "additive"])
+def test_attention_weights_sum_to_one_over_real_source_positions_and_are_zero_on_padding(
+    attention,
+):
+    model = _model(attention)
+    batch = _batch(EXAMPLES, junk=9)
+    source, smask, inputs, _, tmask, features = batch
+    params = _init(model, batch)
+    variables = {"params": params}
+    memory = model.apply(variables, source, smask, features, method="encode")
+    _, _, weights_BxTxS = model.apply(variables, memory, inputs, tmask, method="decode")
+    weights_BxTxS = np.asarray(weights_BxTxS)
+    assert np.all(weights_BxTxS[~np.broadcast_to(smask[:, None], weights_BxTxS.shape)] == 0.0)
+    sums_BxT = weights_BxTxS.sum(-1)
+    np.testing.assert_allclose(sums_BxT[:2], 1.0, rtol=1e-6)  # rows with a real source
+    assert np.all(sums_BxT[2] == 0.0)  # an empty source: nothing to attend to, not nan
+
+
+@pytest.mark.parametrize("attention", ["", "additive"])
+def test_padding_changes_no_output_or_gradient(attention):
+    """The padded batch (garbage in the padding) against each example run alone,
+    unpadded: logits at real target steps and the gradient of the summed loss."""
+    with jax.enable_x64(True):
+        model = _model(attention, dropout=0.0)
+        batch = _batch(EXAMPLES, junk=9)
+        params = jax.tree.map(lambda x: x.astype(jnp.float64), _init(model, batch))
+        source, smask, inputs, _, tmask, features = batch
+        logits = model.apply({"params": params}, source, smask, inputs, tmask, features)
+        grad_fn = jax.jit(jax.grad(_loss_sum, argnums=1), static_argnums=0)
+        grad = grad_fn(model, params, batch)
+        summed = jax.tree.map(jnp.zeros_like, params)
+        for b, ex in enumerate(EXAMPLES):
+            alone = _batch([ex], S=max(len(ex[0]), 1), T=len(ex[1]))
+            s, sm, i, _, tm, f = alone
+            want = model.apply({"params": params}, s, sm, i, tm, f)[0]
+            np.testing.assert_allclose(logits[b, : len(ex[1])], want, rtol=1e-10, atol=1e-12)
+            g = grad_fn(model, params, alone)
+            summed = jax.tree.map(jnp.add, summed, g)
+        jax.tree.map(
+            lambda a, b: np.testing.assert_allclose(a, b, rtol=1e-9, atol=1e-12), grad, summed
+        )
+
+
+def _softmax(z):
+    z = z - z.max(-1, keepdims=True)
+    return np.exp(z) / np.exp(z).sum(-1, keepdims=True)
+
+
+def _reference_nll(params, source, target, feature):
+    """One example, float64, from the equations: a BiLSTM encoder, an LSTM decoder from the
+    concatenated final states, Luong's general attention, combine, softmax."""
+    p = jax.tree.map(lambda x: np.asarray(x, np.float64), params)
+    emb = p["embed"]["embedding"]
+    enc = p["rnn"]["layers"][0]
+    zero = (np.zeros(H), np.zeros(H))
+    xs = emb[source]
+    (hf, cf), hs_fw = lstm_seq(enc["fw"], xs, zero)
+    (hb, cb), hs_bw = lstm_seq(enc["bw"], xs[::-1], zero)
+    states_SxD = np.concatenate([hs_fw, hs_bw[::-1]], axis=-1)
+    carry = (np.concatenate([hf, hb]), np.concatenate([cf, cb]))
+    inputs = [2, *target[:-1]]
+    feat = p["feature_embed"]["embedding"][feature]
+    ys = np.concatenate([emb[inputs], np.tile(feat, (len(inputs), 1))], axis=-1)
+    _, hs_TxD = lstm_seq(p["decoder"]["layers"][0], ys, carry)
+    keys_SxD = states_SxD @ p["attend_key"]["kernel"]
+    weights_TxS = _softmax(hs_TxD @ keys_SxD.T)
+    context_TxD = weights_TxS @ states_SxD
+    mixed = np.tanh(np.concatenate([hs_TxD, context_TxD], -1) @ p["combine"]["kernel"]
+                    + p["combine"]["bias"])  # fmt: skip
+    logits_TxV = mixed @ p["out"]["kernel"] + p["out"]["bias"]
+    logp_TxV = np.log(_softmax(logits_TxV))
+    return -logp_TxV[np.arange(len(target)), target].sum()
+
+
+def test_teacher_forced_loss_equals_a_float64_numpy_reference():
+    with jax.enable_x64(True):
+        model = _model("general")
+        batch = _batch(EXAMPLES[:2], junk=0)
+        params = jax.tree.map(lambda x: x.astype(jnp.float64), _init(model, batch))
+        source, smask, inputs, targets, tmask, features = batch
+        logits = model.apply({"params": params}, source, smask, inputs, tmask, features)
+        got = losses.token_cross_entropy(logits, targets, tmask)["loss"]
+        nll = sum(_reference_nll(params, np.array(s), np.array(t), f) for s, t, f in EXAMPLES[:2])
+        want = nll / sum(len(t) for _, t, _ in EXAMPLES[:2])
+        np.testing.assert_allclose(got, want, rtol=1e-12)
+
+
+def test_one_decoding_step_equals_the_teacher_forced_run():
+    """`encode` + `step` token by token gives the logits of `__call__` (what greedy and
+    beam search rely on)."""
+    model = _model("additive")
+    batch = _batch(EXAMPLES)
+    source, smask, inputs, _, tmask, features = batch
+    params = _init(model, batch)
+    variables = {"params": params}
+    want = model.apply(variables, source, smask, inputs, tmask, features)
+    memory = model.apply(variables, source, smask, features, method="encode")
+    for t in range(3):  # every row has >= 2 real target steps; row 0 has 3
+        memory, logits_BxV = model.apply(variables, memory, inputs[:, t], method="step")
+        rows = tmask[:, t]
+        np.testing.assert_allclose(logits_BxV[rows], want[rows, t], rtol=1e-5, atol=1e-6)
