@@ -147,3 +147,27 @@ def test_one_decoding_step_equals_the_teacher_forced_run():
         memory, logits_BxV = model.apply(variables, memory, inputs[:, t], method="step")
         rows = tmask[:, t]
         np.testing.assert_allclose(logits_BxV[rows], want[rows, t], rtol=1e-5, atol=1e-6)
+
+
+def test_bad_sources_decode_to_a_defined_output_and_are_counted(tmp_path):
+    """An empty source, one longer than the maximum length, characters never seen in
+    training: each decodes (no crash, no exception), and extras count the cut ones and
+    the unknown characters."""
+    from test_runs import conllu_dir
+    from test_train import tiny_config
+
+    from rnnlab import tasks
+
+    config = tiny_config(dataset="ewt_lemmas", source_dir=conllu_dir(tmp_path), metric="accuracy")
+    config.decode.max_len = 12
+    task = tasks.build(config)
+    params = task.init_params(jax.random.key(0), task.train[0])
+    sources = [[], list("x" * 40), list("ünïcödé"), list("cats")]
+    decoded = task.generate(params, sources, ["NOUN"] * 4, beam_size=2)
+    assert len(decoded) == 4 and all(len(d) <= task.max_len for d in decoded)
+    assert all(t in task.vocabs["words"] for d in decoded for t in d)  # never <pad>/<s>
+    bad = [{"source": s, "target": ["x"], "feature": "X", "count": 1} for s in sources[1:3]]
+    task.examples["dev"] = [*task.examples["dev"][:3], *bad]
+    extras = task.extras(params)
+    assert extras["truncated_sources"] == 1
+    assert extras["unknown_source_tokens"] == 40 + 4  # every x; ü ï ö é (n, c, d are known)
