@@ -11,6 +11,8 @@
       ptb          ptb/{train,valid,test}.txt             lm
       wikiner      tags/{train,dev,test}.txt              tagging
       ewt          ud_english_ewt/en_ewt-ud-{split}.conllu tagging, UPOS (or "xpos")
+      ewt_deps     the same files, with syntax             parsing: heads, full relations
+                   ("universal": subtypes stripped, nmod:poss -> nmod)
       ewt_lemmas   the same files, one example per word    seq2seq: (form, UPOS) -> lemma;
                    train: each distinct (form, UPOS, lemma) with its count; dev/test: tokens
       shakespeare  tinyshakespeare/input.txt              chars, last 10% = dev
@@ -19,7 +21,8 @@
                    hold "{split}" ("text:/data/{split}.txt"), else it is the train split only
     TFDS catalog   glue/sst2, imdb_reviews, tiny_shakespeare, universal_dependencies/en_ewt
                    (":xpos" view), lm1b -- downloaded by TFDS (needs network)
-    views          binary (SST-2 view of sst / sst_trees), phrases (sst_trees), xpos;
+    views          binary (SST-2 view of sst / sst_trees), phrases (sst_trees), xpos,
+                   universal (ewt_deps);
                    combine with commas: "sst_trees:phrases,binary"
     A+B            the examples of A, then those of B, in the fields they share: "ptb+sst"
                    is PTB and SST sentences as one LM corpus (task "lm"; labels dropped);
@@ -31,6 +34,8 @@ Examples come back in one schema per task, whatever the origin:
     classification {"tokens": list[str], "label": int}   lm {"tokens": list[str]}
     tagging {"tokens": list[str], "tags": list[str]}      chars {"text": str}
     seq2seq {"source": list[str], "target": list[str], "feature": str, "count": int}
+    parsing {"tokens": list[str], "upos": list[str], "heads": list[int] (0 = the root,
+             words numbered from 1), "deprels": list[str]}
 
 With `data_dir`, local formats are prepared once as a TFDS data set in array_record
 format (builder `rnnlab_local`, one config per format) and read back with
@@ -51,8 +56,12 @@ from rnnlab.data import formats, synthetic
 from rnnlab.data.local_formats import LOCAL_FORMATS, LocalFormat
 
 SPLIT_ALIASES = {"valid": "dev", "validation": "dev"}
-TASKS = ("classification", "lm", "tagging", "chars", "seq2seq")
-TASK_FIELDS = {**synthetic.TASK_FIELDS, "chars": ("text",)}  # each task's example schema
+TASKS = ("classification", "lm", "tagging", "chars", "seq2seq", "parsing")
+TASK_FIELDS = {
+    **synthetic.TASK_FIELDS,
+    "chars": ("text",),
+    "parsing": ("tokens", "upos", "heads", "deprels"),
+}  # each task's example schema
 
 
 # ---- TFDS catalog: map each data set's features to the example schema ----------------
@@ -133,11 +142,15 @@ def _local_view(ex: dict, views: tuple[str, ...]) -> dict | None:
             out[key] = int(value)
         elif key in ("text", "feature"):
             out[key] = _text(value)
+        elif key == "heads":
+            out[key] = [int(h) for h in value]
         else:
             out[key] = [_text(t) for t in value]
-    if "upos" in out:
+    if "xpos" in out:
         upos, xpos = out.pop("upos"), out.pop("xpos")
         out["tags"] = xpos if "xpos" in views else upos
+    if "universal" in views:
+        out["deprels"] = [r.partition(":")[0] for r in out["deprels"]]
     if "binary" in views:
         label = formats.binary_label(out["label"])
         if label is None:

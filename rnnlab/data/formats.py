@@ -7,6 +7,7 @@ builders and the synthetic corpus):
     sentiment trees          {"tokens": list[str], "label": int, "phrase": bool}
     language modelling       {"tokens": list[str]}
     tagging / CoNLL-U        {"tokens": list[str], "tags": list[str]} (+ "lemmas": list[str])
+                             (+ "heads": list[int], "deprels": list[str] with syntax=True)
     character text           a str (`read_chars`)
 
 Tokens are split on ASCII space only (SST has U+00A0 *inside* tokens). Malformed input
@@ -259,56 +260,84 @@ def read_conllu(
     *,
     tagset: str = "upos",
     lemmas: bool = False,
+    syntax: bool = False,
     skip_bad_lines: bool = False,
     skipped: list | None = None,
 ) -> Iterator[dict]:
     """CoNLL-U sentences as (word, tag) sequences; tagset "upos" or "xpos"; with
-    `lemmas`, each word's lemma (column 3) too.
+    `lemmas`, each word's lemma (column 3) too; with `syntax`, each word's head (an int,
+    0 = the root; column 7) and relation (full, with subtypes: `nmod:poss`; column 8) as
+    "heads" and "deprels".
 
     Words are the integer-ID lines: multiword-token ranges (`3-4 don't`) are surface
     tokens whose words follow, and empty nodes (`8.1`) are not words, so both are
-    validated and then left out (counted once, never twice). With skip_bad_lines a
-    bad line drops its whole sentence (counted).
+    validated and then left out (counted once, never twice). With `syntax` the heads of
+    a sentence must form a tree (`tree_error`): exactly one word attached to 0 (with
+    relation `root`), every head a word of the sentence, no cycle. With skip_bad_lines a
+    bad line, or a sentence that is not a tree, drops its whole sentence (counted).
     """
     column = {"upos": 3, "xpos": 4}.get(tagset)
     if column is None:
         raise ValueError(f"tagset must be 'upos' or 'xpos', got {tagset!r}")
     errors = _Errors(path, skip_bad_lines, skipped)
     n = 0
-    tokens: list[str] = []
-    tags: list[str] = []
-    lemma_list: list[str] = []
+    words: list[tuple[str, ...]] = []
+    linenos: list[int] = []
+    lines: list[str] = []
     broken = False
 
     def sentence() -> dict:
-        out = {"tokens": tokens, "tags": tags}
-        return {**out, "lemmas": lemma_list} if lemmas else out
+        out = {"tokens": [w[0] for w in words], "tags": [w[1] for w in words]}
+        if lemmas:
+            out["lemmas"] = [w[2] for w in words]
+        if syntax:
+            out["heads"] = [int(w[3]) for w in words]
+            out["deprels"] = [w[4] for w in words]
+        return out
 
-    def parse_word(line: str) -> tuple[str, str, str] | None:
+    def parse_word(line: str) -> tuple[str, ...] | None:
         cols = line.split("\t")
         if len(cols) != CONLLU_COLUMNS:
             raise _Bad(f"{CONLLU_COLUMNS} tab-separated columns, found {len(cols)}")
         wid = cols[0]
         if re.fullmatch(r"\d+-\d+", wid) or re.fullmatch(r"\d+\.\d+", wid):
             return None
-        if not wid.isdigit() or int(wid) != len(tokens) + 1:
-            raise _Bad(f"word ID {len(tokens) + 1} (or a range 'a-b' / empty node 'a.b')", wid)
+        if not wid.isdigit() or int(wid) != len(words) + 1:
+            raise _Bad(f"word ID {len(words) + 1} (or a range 'a-b' / empty node 'a.b')", wid)
         if column == 3 and cols[3] not in UPOS_TAGS:
             raise _Bad("a universal POS tag in column 4", cols[3])
         if not cols[1] or not cols[column] or cols[column] == "_":
             raise _Bad(f"a word and a {tagset.upper()} tag", line)
         if lemmas and not cols[2]:
             raise _Bad("a lemma in column 3", line)
-        return cols[1], cols[column], cols[2]
+        if syntax:
+            if not cols[6].isdigit():
+                raise _Bad("a head (a word ID, or 0 for the root) in column 7", cols[6])
+            if not cols[7] or cols[7] == "_":
+                raise _Bad("a dependency relation in column 8", line)
+            if (cols[6] == "0") != (cols[7] == "root"):
+                raise _Bad("relation 'root' exactly for the word whose head is 0",
+                           f"head {cols[6]}, relation {cols[7]}")  # fmt: skip
+        return cols[1], cols[column], cols[2], cols[6], cols[7]
+
+    def finish_sentence():
+        nonlocal n
+        if words and not broken:
+            if syntax:
+                bad = tree_error([int(w[3]) for w in words])
+                if bad is not None:
+                    i, expected, text = bad
+                    errors.bad(linenos[i], lines[i], _Bad(expected, text))
+                    return
+            n += 1
+            yield sentence()
 
     for lineno, line in _numbered_lines(path, "CoNLL-U file"):
         if line.startswith("#"):
             continue
         if not line.strip():
-            if tokens and not broken:
-                n += 1
-                yield sentence()
-            tokens, tags, lemma_list, broken = [], [], [], False
+            yield from finish_sentence()
+            words, linenos, lines, broken = [], [], [], False
             continue
         if broken:
             continue
@@ -319,13 +348,43 @@ def read_conllu(
             broken = True
             continue
         if word is not None:
-            tokens.append(word[0])
-            tags.append(word[1])
-            lemma_list.append(word[2])
-    if tokens and not broken:
-        n += 1
-        yield sentence()
+            words.append(word)
+            linenos.append(lineno)
+            lines.append(line)
+    yield from finish_sentence()
     errors.finish(n, "CoNLL-U sentence")
+
+
+def tree_error(heads: list[int]) -> tuple[int, str, str] | None:
+    """Why the heads of words 1..n (0 = the root) are not a dependency tree with a single
+    root, or None: (index of the word to blame, what was expected, what was found)."""
+    n = len(heads)
+    for i, h in enumerate(heads):
+        if not 0 <= h <= n:
+            return i, f"a head in 0..{n} (the sentence has {n} words)", f"head {h}"
+        if h == i + 1:
+            return i, "a head other than the word itself", f"word {i + 1} heads itself"
+    roots = [i for i, h in enumerate(heads) if h == 0]
+    if not roots:
+        return 0, "exactly one word with head 0 (the root)", "no word with head 0"
+    if len(roots) > 1:
+        ids = ", ".join(str(i + 1) for i in roots)
+        return roots[1], "exactly one word with head 0 (the root)", f"words {ids} have head 0"
+    state = [0] * (n + 1)  # 0 unseen, 1 on the current path, 2 reaches the root
+    state[0] = 2
+    for start in range(1, n + 1):
+        path, w = [], start
+        while state[w] == 0:
+            state[w] = 1
+            path.append(w)
+            w = heads[w - 1]
+        if state[w] == 1:  # back on this path: a cycle through w
+            cycle = path[path.index(w) :]
+            shown = " -> ".join(str(v) for v in [*cycle, cycle[0]])
+            return min(cycle) - 1, "heads that form a tree (no cycle)", f"cycle {shown}"
+        for v in path:
+            state[v] = 2
+    return None
 
 
 def read_chars(path, *, split: str = "train", valid_fraction: float = 0.1) -> str:

@@ -41,6 +41,13 @@ def _read_ewt(path, split):
         yield {"tokens": u["tokens"], "upos": u["tags"], "xpos": x["tags"]}
 
 
+def _read_ewt_deps(path, split):
+    """Words, UPOS, heads (0 = root) and full relations (subtypes kept: `nmod:poss`)."""
+    for ex in formats.read_conllu(path, syntax=True):
+        yield {"tokens": ex["tokens"], "upos": ex["tags"], "heads": ex["heads"],
+               "deprels": ex["deprels"]}  # fmt: skip
+
+
 def _read_ewt_lemmas(path, split):
     """Words as (form characters, UPOS) -> lemma characters. Train: each distinct
     (form, UPOS, lemma) once, with its token count (word types, as lemmatizers train);
@@ -88,6 +95,9 @@ LOCAL_FORMATS = {
     "wikiner": LocalFormat("tagging", _splits("tags/{}.txt"), lambda p, s: formats.read_tags(p)),
     "ewt": LocalFormat(
         "tagging", _splits("ud_english_ewt/en_ewt-ud-{}.conllu"), _read_ewt, ("xpos",)
+    ),
+    "ewt_deps": LocalFormat(
+        "parsing", _splits("ud_english_ewt/en_ewt-ud-{}.conllu"), _read_ewt_deps, ("universal",)
     ),
     "ewt_lemmas": LocalFormat(
         "seq2seq", _splits("ud_english_ewt/en_ewt-ud-{}.conllu"), _read_ewt_lemmas

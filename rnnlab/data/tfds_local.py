@@ -30,6 +30,8 @@ _FEATURES = {
     },
 }
 _EWT_FEATURES = {"tokens": _TEXTS, "upos": _TEXTS, "xpos": _TEXTS}
+_INTS = tfds.features.Sequence(tfds.features.Scalar(np.int64))
+_FEATURES["parsing"] = {"tokens": _TEXTS, "upos": _TEXTS, "heads": _INTS, "deprels": _TEXTS}
 
 
 class RnnlabLocal(tfds.core.GeneratorBasedBuilder):
