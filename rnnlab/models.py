@@ -1,5 +1,5 @@
-"""Models: sentence classifier, language model, tagger, encoder-decoder (flax.linen over
-`recurrent.run`).
+"""Models: sentence classifier, language model, tagger, encoder-decoder, dependency parser
+(flax.linen over `recurrent.run`).
 
 Built by keyword from a spec, `build({"model": "Classifier", **fields})`; `spec_of(model)`
 gives it back (a run's checkpoint stores it, rnnlab.runs). Submodules have explicit names
@@ -15,6 +15,7 @@ bidirectionality mean exactly what `rnnlab.recurrent` pins down. Dropout draws f
 from __future__ import annotations
 
 import dataclasses
+import functools
 
 import flax.linen as nn
 import jax
@@ -334,6 +335,10 @@ class EncoderDecoder(nn.Module):
     weight 0, and `combine` mixes state and context before the softmax `out`. One
     vocabulary (and embedding) for source and target.
 
+    With `num_edits` > 0, an edit classifier `edit` on the encoder's final state (and the
+    feature) chooses how the target is made, e.g. copy / lowercase the source or generate
+    it (Stanza's lemmatizer): long or unseen sources are copied whole, not regenerated.
+
     `__call__` is teacher-forced (the whole target in one `recurrent.run`); `encode` +
     `step` decode one token at a time (greedy or beam search, rnnlab.decode), with the
     `memory` dict as the carry.
@@ -348,6 +353,7 @@ class EncoderDecoder(nn.Module):
     attention: str = "dot"
     num_features: int = 0
     feature_dim: int = 16
+    num_edits: int = 0
     dropout: float = 0.0
     levers: Levers = Levers()
 
@@ -371,13 +377,31 @@ class EncoderDecoder(nn.Module):
             self.attend_v = nn.Dense(1, use_bias=False)
         if self.attention:
             self.combine = nn.Dense(D)
+        if self.num_edits > 0:
+            self.edit = nn.Dense(self.num_edits)
         self.out = nn.Dense(self.vocab_size)
 
     def __call__(self, source_BxS, source_mask_BxS, inputs_BxT, mask_BxT, features_B=None,
                  *, train: bool = False):  # fmt: skip
         """Teacher-forced next-token logits_BxTxV (inputs: <s> + target)."""
         memory = self.encode(source_BxS, source_mask_BxS, features_B, train=train)
+        if self.num_edits > 0 and self.is_initializing():  # create the edit head's parameters
+            self.edit_logits(memory)
         return self.decode(memory, inputs_BxT, mask_BxT, train=train)[0]
+
+    def with_edits(self, source_BxS, source_mask_BxS, inputs_BxT, mask_BxT, features_B=None,
+                   *, train: bool = False):  # fmt: skip
+        """(teacher-forced logits_BxTxV, edit logits_BxE)."""
+        memory = self.encode(source_BxS, source_mask_BxS, features_B, train=train)
+        logits_BxTxV = self.decode(memory, inputs_BxT, mask_BxT, train=train)[0]
+        return logits_BxTxV, self.edit_logits(memory, train=train)
+
+    def edit_logits(self, memory, *, train: bool = False):
+        """Edit classifier logits_BxE from the top encoder layer's final state (+ feature)."""
+        summary_BxD = cells.carry_output(memory["carry"][-1])
+        if "feature_BxF" in memory:
+            summary_BxD = jnp.concatenate([summary_BxD, memory["feature_BxF"]], axis=-1)
+        return self.edit(self.drop(summary_BxD, deterministic=not train))
 
     def encode(self, source_BxS, source_mask_BxS, features_B=None, *, train: bool = False):
         """The decoder's memory: its initial carry (one per layer), the encoder states
@@ -432,7 +456,139 @@ def _concat_carries(fw, bw):
     return jax.tree.map(lambda f, b: jnp.concatenate([f, b], axis=-1), fw, bw)
 
 
-MODELS = {m.__name__: m for m in (Classifier, LanguageModel, Tagger, EncoderDecoder)}
+SCORERS = ("biaffine", "mlp")
+
+
+class Parser(nn.Module):
+    """A graph-based dependency parser: word embedding (+ char-BiLSTM word vector, +
+    optional UPOS embedding) -> BiRNN layers -> arc and relation scores.
+
+    Position 0 of every row is the root (a real token, `<s>` in the task); words are
+    1..n. `scorer` "biaffine" (Dozat & Manning 2017: ReLU MLPs give each position a
+    dependent and a head vector; arc = dep^T U head + head . u; relation r = dep^T U_r
+    head + W_r [dep; head] + b_r) or "mlp" (Kiperwasser & Goldberg 2016: arc = v^T
+    tanh(W_h head + W_d dep + b), relation = an MLP of [head; dep]).
+
+    `arc_scores_BxTxT[b, d, h]` is masked: h must be a real position (mask) other than d,
+    else the score is the dtype's minimum; rows d that are padding (or the root) are
+    scored but must be ignored by the caller (`dependents_BxT`). Relation scores are
+    for the given heads (the gold ones in training, the decoded ones when parsing).
+    """
+
+    vocab_size: int
+    num_rels: int
+    embed_dim: int = 100
+    hidden_size: int = 200
+    cell: str = "lstm"
+    num_layers: int = 2
+    dropout: float = 0.0
+    num_chars: int = 0
+    char_embed_dim: int = 32
+    char_hidden_size: int = 32
+    num_upos: int = 0
+    upos_dim: int = 32
+    scorer: str = "biaffine"
+    arc_dim: int = 400
+    rel_dim: int = 100
+    levers: Levers = Levers()
+    word_dropout: float = 0.0
+    unk_id: int = 1
+
+    def setup(self):
+        check_positive(vocab_size=self.vocab_size, num_rels=self.num_rels, embed_dim=self.embed_dim,
+                       arc_dim=self.arc_dim, rel_dim=self.rel_dim)  # fmt: skip
+        if self.scorer not in SCORERS:
+            raise ValueError(f"unknown scorer {self.scorer!r}; expected one of {SCORERS}")
+        self.embed = nn.Embed(self.vocab_size, self.embed_dim)
+        if self.num_chars > 0:
+            self.chars = CharWordEncoder(self.num_chars, self.char_embed_dim,
+                                         self.char_hidden_size)  # fmt: skip
+        if self.num_upos > 0:
+            self.upos_embed = nn.Embed(self.num_upos, self.upos_dim)
+        self.rnn = Recurrent(self.cell, self.hidden_size, self.num_layers, True, self.dropout,
+                             self.levers)  # fmt: skip
+        self.drop = nn.Dropout(self.dropout)
+        A, R = self.arc_dim, self.rel_dim
+        if self.scorer == "biaffine":
+            self.arc_dep, self.arc_head = nn.Dense(A), nn.Dense(A)
+            self.rel_dep, self.rel_head = nn.Dense(R), nn.Dense(R)
+            self.arc_U = self.param("arc_U", nn.initializers.zeros, (A, A))
+            self.arc_u = self.param("arc_u", nn.initializers.zeros, (A,))
+            self.rel_U = self.param("rel_U", nn.initializers.zeros, (self.num_rels, R, R))
+            self.rel_W = nn.Dense(self.num_rels)
+        else:
+            self.arc_dep, self.arc_head = nn.Dense(A), nn.Dense(A, use_bias=False)
+            self.arc_v = nn.Dense(1, use_bias=False)
+            self.rel_hidden = nn.Dense(R)
+            self.rel_out = nn.Dense(self.num_rels)
+
+    def __call__(self, tokens_BxT, mask_BxT, chars_BxTxW=None, upos_BxT=None, heads_BxT=None,
+                 *, train: bool = False):  # fmt: skip
+        """(arc_scores_BxTxT, rel_scores_BxTxR for heads_BxT, or for the best-scoring
+        heads when none are given)."""
+        states_BxTxH = self.encode(tokens_BxT, mask_BxT, chars_BxTxW, upos_BxT, train=train)
+        arcs_BxTxT = self.arcs(states_BxTxH, mask_BxT, train=train)
+        if heads_BxT is None:
+            heads_BxT = jnp.argmax(arcs_BxTxT, -1)
+        return arcs_BxTxT, self.rels(states_BxTxH, heads_BxT, train=train)
+
+    def encode(self, tokens_BxT, mask_BxT, chars_BxTxW=None, upos_BxT=None, *,
+               train: bool = False):  # fmt: skip
+        """The BiRNN states of every position (root included), states_BxTxH."""
+        if train and self.word_dropout > 0.0:
+            drop_BxT = jax.random.bernoulli(self.make_rng("dropout"), self.word_dropout,
+                                            tokens_BxT.shape)  # fmt: skip
+            drop_BxT = drop_BxT & mask_BxT & (jnp.arange(tokens_BxT.shape[1]) > 0)
+            tokens_BxT = jnp.where(drop_BxT, self.unk_id, tokens_BxT)
+        parts = [self.embed(tokens_BxT)]
+        if self.num_chars > 0:
+            if chars_BxTxW is None:
+                raise ValueError("this parser has a character encoder: pass chars_BxTxW")
+            B, T, W = chars_BxTxW.shape
+            parts.append(self.chars(chars_BxTxW.reshape(B * T, W)).reshape(B, T, -1))
+        if self.num_upos > 0:
+            if upos_BxT is None:
+                raise ValueError("this parser reads UPOS tags: pass upos_BxT")
+            parts.append(self.upos_embed(upos_BxT))
+        xs_BxTxE = self.drop(jnp.concatenate(parts, -1), deterministic=not train)
+        _, hs_BxTxH = self.rnn(xs_BxTxE, mask_BxT, train=train)
+        return self.drop(hs_BxTxH, deterministic=not train)
+
+    def arcs(self, states_BxTxH, mask_BxT, *, train: bool = False):
+        """Masked arc_scores_BxTxT[b, dependent, head]."""
+        drop = functools.partial(self.drop, deterministic=not train)
+        if self.scorer == "biaffine":
+            dep_BxTxA = drop(nn.relu(self.arc_dep(states_BxTxH)))
+            head_BxTxA = drop(nn.relu(self.arc_head(states_BxTxH)))
+            scores = jnp.einsum("bda,ac,bhc->bdh", dep_BxTxA, self.arc_U, head_BxTxA)
+            scores = scores + (head_BxTxA @ self.arc_u)[:, None, :]
+        else:
+            dep_BxTxA, head_BxTxA = self.arc_dep(states_BxTxH), self.arc_head(states_BxTxH)
+            hidden_BxTxTxA = jnp.tanh(dep_BxTxA[:, :, None] + head_BxTxA[:, None, :])
+            scores = self.arc_v(drop(hidden_BxTxTxA))[..., 0]
+        T = mask_BxT.shape[1]
+        allowed_BxTxT = mask_BxT[:, None, :].astype(bool) & ~jnp.eye(T, dtype=bool)
+        return jnp.where(allowed_BxTxT, scores, jnp.finfo(scores.dtype).min)
+
+    def rels(self, states_BxTxH, heads_BxT, *, train: bool = False):
+        """rel_scores_BxTxR of each position d attached to heads_BxT[b, d]."""
+        drop = functools.partial(self.drop, deterministic=not train)
+        take = jax.vmap(lambda x_TxD, i_T: x_TxD[i_T])
+        if self.scorer == "biaffine":
+            dep_BxTxR = drop(nn.relu(self.rel_dep(states_BxTxH)))
+            head_BxTxR = take(drop(nn.relu(self.rel_head(states_BxTxH))), heads_BxT)
+            bilinear = jnp.einsum("btr,krs,bts->btk", dep_BxTxR, self.rel_U, head_BxTxR)
+            return bilinear + self.rel_W(jnp.concatenate([dep_BxTxR, head_BxTxR], -1))
+        pair_BxTx2H = jnp.concatenate([take(states_BxTxH, heads_BxT), states_BxTxH], -1)
+        return self.rel_out(drop(jnp.tanh(self.rel_hidden(pair_BxTx2H))))
+
+
+def dependents(mask_BxT) -> jax.Array:
+    """The positions that need a head: real and not the root (position 0)."""
+    return mask_BxT.astype(bool) & (jnp.arange(mask_BxT.shape[1]) > 0)
+
+
+MODELS = {m.__name__: m for m in (Classifier, LanguageModel, Tagger, EncoderDecoder, Parser)}
 
 
 def spec_of(model: nn.Module) -> dict:

@@ -5,12 +5,17 @@ short training run."""
 import functools
 import itertools
 
+import jax
+import jax.numpy as jnp
 import numpy as np
+import optax
 import pytest
+from numpy_refs import lstm_seq
 
-from rnnlab import parsing
+from rnnlab import models, parsing
 from rnnlab.data import datasets, formats
 from rnnlab.data.formats import DataFormatError
+from rnnlab.tasks import parsing as parsing_task
 
 # ---------------------------------------------------------------------------- data
 
@@ -214,3 +219,176 @@ def test_attachment_scores_count_every_word_per_relation_and_distance():
     assert parsing.attachment_scores([([0, 1], ["root", "x"])],
                                      [([2, 1], ["x", "x"])])["not_trees"] == 1  # fmt: skip
     assert parsing.distance_bin(0, 5) == "root" and parsing.distance_bin(3, 15) == "10+"
+
+
+# ---------------------------------------------------------------------------- model
+
+V, E, H, NR, NC = 13, 5, 4, 6, 7
+# Sentences with the root at position 0: (word ids, heads, relation ids, character ids).
+SENTENCES = [
+    ([2, 5, 6, 7, 8], [0, 2, 0, 2, 3], [0, 1, 2, 3, 4], [[], [1, 2], [3], [4, 5, 6], [2]]),
+    ([2, 9], [0, 0], [0, 2], [[], [3, 3]]),
+    ([2, 10, 11, 12], [0, 3, 3, 0], [0, 5, 1, 2], [[], [6], [1, 2, 3], [5]]),
+]
+
+
+def _parser(scorer, **kwargs):
+    return models.Parser(V, NR, E, H, "lstm", 1, num_chars=NC, char_embed_dim=3,
+                         char_hidden_size=2, scorer=scorer, arc_dim=5, rel_dim=3,
+                         **kwargs)  # fmt: skip
+
+
+def _parse_batch(sentences, T=7, junk=0):
+    """Right-padded; `junk` fills the padding (ids, heads, characters): it must not matter."""
+    B = len(sentences)
+    tokens, heads, rels = (np.full((B, T), junk, np.int32) for _ in range(3))
+    chars, mask = np.full((B, T, 3), junk % NC, np.int32), np.zeros((B, T), bool)
+    heads %= T
+    for b, (w, h, r, c) in enumerate(sentences):
+        n = len(w)
+        tokens[b, :n], heads[b, :n], rels[b, :n], mask[b, :n] = w, h, r, True
+        chars[b, :n] = 0
+        for t, cs in enumerate(c):
+            chars[b, t, : len(cs)] = cs
+    return tokens, mask, chars, heads, rels
+
+
+def _random_params(model, batch, seed=1, scale=0.5):
+    """Random values everywhere (the biaffine U starts at zero): nothing is trivially 0."""
+    tokens, mask, chars, heads, _ = batch
+    params = jax.jit(model.init)(jax.random.key(0), tokens, mask, chars, None, heads)["params"]
+    rng = np.random.default_rng(seed)
+    return jax.tree.map(lambda x: scale * rng.normal(size=x.shape), params)
+
+
+def _loss_sum(model, params, batch):
+    tokens, mask, chars, heads, rels = batch
+    arcs, rel_scores = model.apply({"params": params}, tokens, mask, chars, None, heads)
+    stats = parsing_task.loss_statistics(arcs, rel_scores, heads, rels, mask)
+    return stats["loss_sum"], (arcs, rel_scores)
+
+
+@pytest.mark.parametrize("scorer", models.SCORERS)
+def test_padding_is_neither_head_nor_dependent_and_changes_no_score_or_gradient(scorer):
+    with jax.enable_x64(True):
+        model = _parser(scorer)
+        batch = _parse_batch(SENTENCES, junk=3)
+        params = _random_params(model, batch)
+        # One compiled function per shape: scores and the gradient of the summed loss.
+        grad_fn = jax.jit(jax.grad(_loss_sum, argnums=1, has_aux=True), static_argnums=0)
+        grad, (arcs, rels) = grad_fn(model, params, batch)
+        arcs, rels = np.asarray(arcs), np.asarray(rels)
+        lowest = np.finfo(arcs.dtype).min
+        summed = jax.tree.map(jnp.zeros_like, params)
+        for b, sentence in enumerate(SENTENCES):
+            n = len(sentence[0])
+            assert np.all(arcs[b, :, n:] == lowest)  # padding is never a head
+            assert np.all(np.diagonal(arcs[b]) == lowest)  # nor is a word its own head
+            g, (want_arcs, want_rels) = grad_fn(model, params, _parse_batch([sentence], T=n))
+            np.testing.assert_allclose(arcs[b, :n, :n], want_arcs[0], rtol=1e-10, atol=1e-12)
+            np.testing.assert_allclose(rels[b, :n], want_rels[0], rtol=1e-10, atol=1e-12)
+            summed = jax.tree.map(jnp.add, summed, g)
+        jax.tree.map(lambda a, b: np.testing.assert_allclose(a, b, rtol=1e-9, atol=1e-12),
+                     grad, summed)  # fmt: skip
+        assert float(optax.tree.norm(grad)) > 0
+
+
+def _log_softmax(z):
+    z = z - z.max(-1, keepdims=True)
+    return z - np.log(np.exp(z).sum(-1, keepdims=True))
+
+
+def _reference_loss(params, scorer, words, heads, rels):
+    """One sentence, float64, from the equations: embeddings -> BiLSTM -> Dozat & Manning's
+    biaffine or Kiperwasser & Goldberg's MLP scorer; -log p(gold head) over the other
+    positions of the sentence - log p(gold relation | gold head), summed over words 1..n."""
+    p = jax.tree.map(lambda x: np.asarray(x, np.float64), params)
+    xs = p["embed"]["embedding"][words]
+    layer, zero = p["rnn"]["layers"][0], (np.zeros(H), np.zeros(H))
+    _, fw = lstm_seq(layer["fw"], xs, zero)
+    _, bw = lstm_seq(layer["bw"], xs[::-1], zero)
+    s = np.concatenate([fw, bw[::-1]], -1)  # [T, 2H]
+
+    def dense(name, x):
+        return x @ p[name]["kernel"] + p[name].get("bias", 0.0)
+
+    relu = lambda x: np.maximum(x, 0.0)  # noqa: E731
+    n1 = len(words)
+    if scorer == "biaffine":
+        dep, head = relu(dense("arc_dep", s)), relu(dense("arc_head", s))
+        arcs = dep @ p["arc_U"] @ head.T + (head @ p["arc_u"])[None, :]
+        rdep, rhead = relu(dense("rel_dep", s)), relu(dense("rel_head", s))[heads]
+        bilinear = np.einsum("tr,krs,ts->tk", rdep, p["rel_U"], rhead)
+        rel_scores = bilinear + dense("rel_W", np.concatenate([rdep, rhead], -1))
+    else:
+        hidden = np.tanh(dense("arc_dep", s)[:, None, :] + dense("arc_head", s)[None, :, :])
+        arcs = (hidden @ p["arc_v"]["kernel"])[..., 0]
+        pair = np.concatenate([s[heads], s], -1)
+        rel_scores = dense("rel_out", np.tanh(dense("rel_hidden", pair)))
+    total = 0.0
+    for d in range(1, n1):
+        others = [h for h in range(n1) if h != d]
+        logp = _log_softmax(arcs[d, others])
+        total -= logp[others.index(heads[d])]
+        total -= _log_softmax(rel_scores[d])[rels[d]]
+    return total
+
+
+@pytest.mark.parametrize("scorer", models.SCORERS)
+def test_loss_equals_a_float64_numpy_reference(scorer):
+    with jax.enable_x64(True):
+        model = models.Parser(V, NR, E, H, "lstm", 1, scorer=scorer, arc_dim=5, rel_dim=3)
+        batch = _parse_batch(SENTENCES, junk=3)
+        tokens, mask, _, heads, rels = batch
+        params = _random_params(model, (tokens, mask, None, heads, rels), seed=2)
+        arcs, rel_scores = model.apply({"params": params}, tokens, mask, None, None, heads)
+        stats = parsing_task.loss_statistics(arcs, rel_scores, heads, rels, mask)
+        want = sum(_reference_loss(params, scorer, *s[:3]) for s in SENTENCES)
+        np.testing.assert_allclose(float(stats["loss_sum"]), want, rtol=1e-10)
+        assert float(stats["count"]) == sum(len(s[0]) - 1 for s in SENTENCES)
+
+
+# ---------------------------------------------------------------------------- task
+
+
+def test_training_lowers_the_loss_and_every_decoder_parses_dev(tmp_path):
+    from test_runs import conllu_dir
+    from test_train import tiny_config
+
+    from rnnlab import tasks, train
+
+    config = tiny_config(dataset="ewt_deps", source_dir=conllu_dir(tmp_path),
+                         metric="las", num_steps=30, eval_every=30, learning_rate=2e-2)  # fmt: skip
+    config.parser = {"scorer": "mlp", "arc_dim": 16, "rel_dim": 8,
+                     "decoders": ("mst", "eisner", "greedy")}  # fmt: skip
+    task = tasks.build(config)
+    assert task.summary["task"] == "parsing" and task.vocabs["rels"].tokens[:2] == (
+        "<pad>",
+        "<unk>",
+    )
+    before = train.evaluate(task, task.init_params(jax.random.key(config.seed), task.dev[0]),
+                            task.dev)  # fmt: skip
+    results = train.train_and_evaluate(config, str(tmp_path / "run"))
+    dev = results["dev"]
+    assert dev["loss"] < 0.8 * before["loss"] and dev["uas"] > before["uas"], (before, dev)
+    parsed = results["parsing"]["dev"]
+    assert parsed["mst"]["not_trees"] == parsed["eisner"]["not_trees"] == 0
+    assert parsed["mst"]["words"] == dev["count"]
+    # The host path (decoded heads, relations at them) agrees with the jitted dev sums.
+    assert parsed["greedy"]["uas"] == pytest.approx(dev["uas"])
+    assert parsed["greedy"]["las"] == pytest.approx(dev["las"])
+    assert "ccomp" in parsed["mst"]["relations"] and "1" in parsed["mst"]["distance"]
+    assert "dev    mst: UAS" in train.format_results(results)
+
+
+def test_parser_options_are_checked_before_any_data_is_read():
+    from test_train import tiny_config
+
+    from rnnlab import tasks
+
+    config = tiny_config(dataset="ewt_deps", source_dir="/nonexistent")
+    config.parser = {"scorer": "cubic", "arc_dim": 0, "decoders": ("mst", "cky"), "typo": 1}
+    with pytest.raises(tasks.ConfigError) as info:
+        tasks.validate(config)
+    for expected in ("parser.scorer", "parser.arc_dim", "'cky'", "'typo'", "source_dir"):
+        assert expected in str(info.value)

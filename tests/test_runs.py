@@ -34,8 +34,12 @@ WORDS = [("The", "the", "DET"), ("cats", "cat", "NOUN"), ("ran", "run", "VERB"),
          ("sleeping", "sleep", "VERB"), ("mice", "mouse", "NOUN")]  # fmt: skip
 
 
+RELATIONS = {"DET": "det", "NOUN": "nsubj", "VERB": "ccomp", "AUX": "aux", "PROPN": "obj"}
+
+
 def conllu_dir(tmp_path, sentences: int = 40) -> str:
-    """Tiny UD files (train, dev) in the layout of `ewt` / `ewt_lemmas`."""
+    """Tiny UD files (train, dev) in the layout of `ewt` / `ewt_lemmas` / `ewt_deps`: each
+    word after the first hangs from the word before it, its relation given by its UPOS."""
     rng = np.random.default_rng(0)
     folder = tmp_path / "ud_english_ewt"
     folder.mkdir()
@@ -44,7 +48,8 @@ def conllu_dir(tmp_path, sentences: int = 40) -> str:
         for _ in range(n):
             for i, w in enumerate(rng.integers(0, len(WORDS), rng.integers(1, 6)), 1):
                 form, lemma, upos = WORDS[w]
-                lines.append(f"{i}\t{form}\t{lemma}\t{upos}\t_\t_\t0\troot\t_\t_")
+                head, rel = (0, "root") if i == 1 else (i - 1, RELATIONS[upos])
+                lines.append(f"{i}\t{form}\t{lemma}\t{upos}\t_\t_\t{head}\t{rel}\t_\t_")
             lines.append("")
         (folder / f"en_ewt-ud-{split}.conllu").write_text("\n".join(lines) + "\n")
     return str(tmp_path)
@@ -59,6 +64,8 @@ KINDS = {
     "chars": {"dataset": "shakespeare", "lm_mode": "stream", "seq_len": 16},
     "seq2seq": {"dataset": "ewt_lemmas", "metric": "accuracy", "model.attention": "dot",
                 "decode.beam_sizes": (1, 2)},
+    "parsing": {"dataset": "ewt_deps", "metric": "las", "model.char_hidden_size": 4,
+                "model.char_embed_dim": 3},
 }  # fmt: skip
 
 
@@ -76,7 +83,7 @@ def test_a_run_reloads_with_the_same_model_vocabularies_and_predictions(tmp_path
     overrides = dict(KINDS[kind], num_steps=4, eval_every=4)
     if kind == "chars":
         overrides["source_dir"] = _chars_dir(tmp_path)
-    if kind == "seq2seq":
+    if kind in ("seq2seq", "parsing"):
         overrides["source_dir"] = conllu_dir(tmp_path)
     workdir = str(tmp_path / "run")
     results = train.train_and_evaluate(tiny_config(**overrides), workdir)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from rnnlab import cells, models
 from rnnlab.data import datasets
-from rnnlab.tasks import base, classification, lm, seq2seq, tagging
+from rnnlab.tasks import base, classification, lm, parsing, seq2seq, tagging
 from rnnlab.tasks.base import ConfigError, Task
 
 REGISTRY: dict[str, type[Task]] = {
@@ -20,6 +20,7 @@ REGISTRY: dict[str, type[Task]] = {
     "lm": lm.LanguageModelling,
     "chars": lm.CharacterLM,
     "seq2seq": seq2seq.Seq2Seq,
+    "parsing": parsing.Parsing,
 }
 LM_MODES = ("sentences", "stream")
 
