@@ -64,6 +64,7 @@ def base_config() -> ml_collections.ConfigDict:
     # final states), "dot", "general" or "additive"; the size of the feature embedding.
     c.model.attention = ""
     c.model.feature_dim = 16
+    c.model.edits = False  # seq2seq: + an edit classifier (copy / lowercase / generate)
     # Speed levers of rnnlab.recurrent.run (same results up to rounding): steps per
     # lax.scan iteration (0 = by backend: 4 on GPU, 1 on CPU), jax.checkpoint over chunks
     # of this many steps (0 = off; long sequences), "bfloat16" matmuls with float32

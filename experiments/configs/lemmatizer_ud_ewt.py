@@ -23,12 +23,13 @@ def get_config():
     c.model.bidirectional = True
     c.model.attention = "general"
     c.model.feature_dim = 16
+    c.model.edits = True  # copy / lowercase / capitalize / generate (Stanza's edit classifier)
     c.model.dropout = 0.2
     c.batch_size = 64
     c.eval_batch_size = 256
     c.pad_multiple = 8
     c.learning_rate = 2e-3
-    c.num_epochs = 12
+    c.num_epochs = 20
     c.eval_every = 1000
     c.checkpoint_every = 1000
     c.log_every = 200

@@ -235,9 +235,10 @@ def lm_sentence_batch(sentences: Sequence[np.ndarray], spec: BatchSpec) -> dict[
 
 
 def pair_batch(examples: Sequence[Mapping], spec: BatchSpec) -> dict[str, np.ndarray]:
-    """Encoded {"source": ids, "target": <s> ids </s>[, "feature": id]} -> one batch: the
-    encoder reads source_BxS (source_mask_BxS); the decoder reads inputs_BxT (<s> + target)
-    and predicts targets_BxT (target + </s>) where mask_BxT; features_B per row."""
+    """Encoded {"source": ids, "target": <s> ids </s>[, "feature": id][, "edit": id]} -> one
+    batch: the encoder reads source_BxS (source_mask_BxS); the decoder reads inputs_BxT
+    (<s> + target) and predicts targets_BxT (target + </s>) where mask_BxT; features_B and
+    edits_B per row."""
     S = padded_length(max(len(ex["source"]) for ex in examples), spec)
     T = padded_length(max(len(ex["target"]) for ex in examples) - 1, spec)
     B = batch_rows(spec, max(S, T))
@@ -245,8 +246,9 @@ def pair_batch(examples: Sequence[Mapping], spec: BatchSpec) -> dict[str, np.nda
     ids_BxT1, mask_BxT1 = pad_rows([ex["target"] for ex in examples], B, T + 1)
     batch = _lm_batch(ids_BxT1[:, :-1], ids_BxT1[:, 1:], mask_BxT1[:, 1:])
     batch.update(source_BxS=source_BxS, source_mask_BxS=source_mask_BxS)
-    if "feature" in examples[0]:
-        batch["features_B"] = pad_labels([ex["feature"] for ex in examples], B)
+    for key in ("feature", "edit"):
+        if key in examples[0]:
+            batch[f"{key}s_B"] = pad_labels([ex[key] for ex in examples], B)
     return batch
 
 

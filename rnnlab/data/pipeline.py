@@ -124,6 +124,25 @@ def sentence_batches(
     return _batches(encoded, lengths, spec, seed, make_batch, num_epochs, process)
 
 
+EDITS = ("generate", "copy", "lowercase", "capitalize")  # how a target is made from its source
+
+
+def edit_of(source: Sequence[str], target: Sequence[str]) -> int:
+    """The cheapest edit that turns `source` into `target` (an index into EDITS)."""
+    if list(target) == list(source):
+        return EDITS.index("copy")
+    if list(target) == [t.lower() for t in source]:
+        return EDITS.index("lowercase")
+    if list(target) == capitalized(source):
+        return EDITS.index("capitalize")
+    return EDITS.index("generate")
+
+
+def capitalized(source: Sequence[str]) -> list[str]:
+    """The first token's first character upper-cased (a lowercase proper noun's lemma)."""
+    return [source[0][:1].upper() + source[0][1:], *source[1:]] if source else []
+
+
 def pair_batches(
     examples: Sequence[dict],
     vocab: Vocab,
@@ -137,11 +156,13 @@ def pair_batches(
 ) -> grain.MapDataset:
     """Padded, masked, length-bucketed (source, target) batches for an encoder-decoder
     (`batching.pair_batch`); both sequences in one vocabulary, the target between `<s>`
-    and `</s>`; `feature_vocab` adds each example's `feature` id (e.g. its UPOS)."""
+    and `</s>`; `feature_vocab` adds each example's `feature` id (e.g. its UPOS); "edit"
+    is `edit_of` the pair (for an edit classifier)."""
 
     def encode_pair(ex):
         out = {"source": vocab.encode(ex["source"]),
-               "target": vocab.encode([BOS, *ex["target"], EOS])}  # fmt: skip
+               "target": vocab.encode([BOS, *ex["target"], EOS]),
+               "edit": edit_of(ex["source"], ex["target"])}  # fmt: skip
         if feature_vocab is not None:
             out["feature"] = feature_vocab.id(ex["feature"])
         return out

@@ -9,8 +9,11 @@ train, next to two baselines (copy the source; the most frequent train target of
 (source, feature), else of the source, else the source lowercased unless its feature is
 in `decode.keep_case_features`, e.g. PROPN for lemmas) and a combined
 system that uses that dictionary for seen (source, feature) pairs and the model for the
-rest (Stanza's lemmatizer). Unknown source tokens become `<unk>`; a source longer than
-the maximum length is cut to it (counted).
+rest (Stanza's lemmatizer). With `model.edits`, an edit classifier (trained jointly, its
+cross-entropy added to the loss) decides whether to copy the source, lowercase it or
+generate the target (or capitalize it: "asia" -> "Asia"); a copied source is never cut
+or garbled. Unknown source tokens
+become `<unk>`; a source longer than the maximum length is cut to it (counted).
 """
 
 from __future__ import annotations
@@ -31,7 +34,8 @@ from rnnlab.tasks import base
 
 class Seq2Seq(base.Task):
     name = "seq2seq"
-    OPTIONS = {"model.attention": "is an encoder-decoder option"}
+    OPTIONS = {"model.attention": "is an encoder-decoder option",
+               "model.edits": "is an encoder-decoder option"}  # fmt: skip
 
     def make_vocabs(self, train):
         vocabs = {"words": self.word_vocab(s for ex in train for s in (ex["source"], ex["target"]))}
@@ -52,6 +56,7 @@ class Seq2Seq(base.Task):
             "vocab_size": len(self.vocabs["words"]),
             **base.model_fields(m, "bidirectional", "attention", "feature_dim"),
             "num_features": len(self.vocabs.get("features", ())),
+            "num_edits": len(pipeline.EDITS) if m.edits else 0,
         }
 
     def model_inputs(self, batch) -> tuple:
@@ -59,11 +64,20 @@ class Seq2Seq(base.Task):
                 batch["mask_BxT"], batch.get("features_B"))  # fmt: skip
 
     def statistics(self, params, batch, carry, train: bool, key):
+        """Per target token; in training with edits, "aux_loss" is the edit classifier's
+        cross-entropy per example."""
         rngs = {"dropout": key} if train else {}
-        logits_BxTxV = self.model.apply(
-            {"params": params}, *self.model_inputs(batch), train=train, rngs=rngs
-        )
+        with_edits = train and self.model.num_edits > 0
+        method = "with_edits" if with_edits else "__call__"
+        outputs = self.model.apply({"params": params}, *self.model_inputs(batch), train=train,
+                                   rngs=rngs, method=method)  # fmt: skip
+        logits_BxTxV = outputs[0] if with_edits else outputs
         stats = losses.token_cross_entropy(logits_BxTxV, batch["targets_BxT"], batch["mask_BxT"])
+        if with_edits:
+            real_B = jnp.any(batch["mask_BxT"], axis=-1)
+            stats["aux_loss"] = losses.sequence_cross_entropy(outputs[1], batch["edits_B"], real_B)[
+                "loss"
+            ]
         return stats, None
 
     # ------------------------------------------------------------------ decoding
@@ -87,11 +101,21 @@ class Seq2Seq(base.Task):
             bos_id=words.id(BOS), eos_id=words.id(EOS),
             banned_ids=tuple(words.id(t) for t in (PAD, BOS, UNK)), length_alpha=c.length_alpha,
         )  # fmt: skip
-        tokens_NxM = batching.map_by_length(
+        out_NxM = np.asarray(batching.map_by_length(
             fn, ids_N, rows=self.config.eval_batch_size, pad_multiple=8, per_row=per_row
-        )
-        eos = words.id(EOS)
-        return [words.decode(row[: _length(row, eos)]) for row in np.asarray(tokens_NxM)]
+        ))  # fmt: skip
+        eos, decoded = words.id(EOS), []
+        for source, row in zip(sources, out_NxM, strict=True):  # row: [edit, tokens...]
+            edit = pipeline.EDITS[row[0]]
+            if edit == "copy":
+                decoded.append(list(source))
+            elif edit == "lowercase":
+                decoded.append([t.lower() for t in source])
+            elif edit == "capitalize":
+                decoded.append(pipeline.capitalized(source))
+            else:
+                decoded.append(words.decode(row[1 : 1 + _length(row[1:], eos)]))
+        return decoded
 
     def extras(self, params) -> dict:
         train, dev = self.examples["train"], self.examples["dev"]
@@ -189,15 +213,26 @@ def _length(row_N: np.ndarray, eos_id: int) -> int:
 )
 def _decode(model, params, source_BxS, source_mask_BxS, features_B=None, *, beam_size,
             max_len, bos_id, eos_id, banned_ids, length_alpha):  # fmt: skip
-    """tokens_BxN of the best hypothesis (greedy when beam_size is 1)."""
+    """[edit_B | tokens_BxN of the best hypothesis] (greedy when beam_size is 1); the edit
+    is "generate" without an edit classifier."""
     variables = {"params": params}
     memory = model.apply(variables, source_BxS, source_mask_BxS, features_B, method="encode")
+    edit_B = jnp.zeros(source_BxS.shape[:1], jnp.int32)
+    if model.num_edits > 0:
+        edit_B = jnp.argmax(model.apply(variables, memory, method="edit_logits"), axis=-1)
+    tokens_BxN = _search(model, variables, memory, bos_id, beam_size, eos_id, max_len,
+                         banned_ids, length_alpha)  # fmt: skip
+    return jnp.concatenate([edit_B[:, None], tokens_BxN], axis=1)
+
+
+def _search(model, variables, memory, bos_id, beam_size, eos_id, max_len, banned_ids, alpha):
+    """tokens_BxN of the best hypothesis."""
     step = jax.tree_util.Partial(functools.partial(model.apply, method="step"), variables)
-    bos_B = jnp.full(source_BxS.shape[:1], bos_id, jnp.int32)
+    bos_B = jnp.full(memory["mask_BxS"].shape[:1], bos_id, jnp.int32)
     options = {"eos_id": eos_id, "max_len": max_len, "banned_ids": banned_ids}
     if beam_size == 1:
         return decode.greedy(step, memory, bos_B, **options)[0]
     tokens_BxKxN, _, _ = decode.beam_search(
-        step, memory, bos_B, beam_size=beam_size, length_alpha=length_alpha, **options
+        step, memory, bos_B, beam_size=beam_size, length_alpha=alpha, **options
     )
     return tokens_BxKxN[:, 0]
