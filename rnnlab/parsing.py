@@ -10,8 +10,8 @@ heads of words 1..n (`heads_n`, ints in 0..n, as in the data's "heads"):
     eisner(scores)       the best projective tree with one word under the root (Eisner 1996)
 
 All three are tested against brute force over every tree of short sentences
-(tests/test_parsing.py). Scores of -inf forbid an arc; both tree decoders need at least
-one finite tree.
+(tests/test_parsing.py). Scores of -inf (or <= FORBIDDEN, e.g. the float32 minimum a
+model masks with) forbid an arc; both tree decoders need at least one allowed tree.
 
 Attachment scores follow the CoNLL 2018 UD evaluation: every word counts (punctuation
 included); UAS = right head, LAS = right head and right relation (full relations,
@@ -25,6 +25,7 @@ from collections.abc import Iterable, Sequence
 
 import numpy as np
 
+FORBIDDEN = -1e30  # scores at or below this forbid an arc, as -inf does (float32 masks)
 DISTANCE_BINS = ("root", "1", "2", "3", "4", "5", "6", "7-9", "10+")
 
 
@@ -89,10 +90,11 @@ def mst(scores_NxN) -> np.ndarray:
     """
     scores = _checked(scores_NxN).copy()
     n = scores.shape[0] - 1
-    finite = scores[1:][np.isfinite(scores[1:])]
-    if finite.size:
-        penalty = (n + 1) * (finite.max() - finite.min()) + 1.0
-        scores[1:, 0] -= penalty
+    scores[scores <= FORBIDDEN] = -np.inf  # a mask value: it must not set the penalty's scale
+    np.fill_diagonal(scores, -np.inf)
+    arcs = scores[1:][np.isfinite(scores[1:])]
+    if arcs.size:
+        scores[1:, 0] -= (n + 1) * (arcs.max() - arcs.min()) + 1.0
     return _chu_liu_edmonds(scores)[1:]
 
 

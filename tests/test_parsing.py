@@ -167,6 +167,27 @@ def test_mst_and_eisner_find_the_best_single_root_tree(n):
         np.testing.assert_allclose(parsing.tree_score(scores, heads), _best(scores, projective))
 
 
+def test_mask_values_forbid_arcs_without_swamping_the_scores():
+    """A model's masked scores (the float32 minimum on the diagonal and at forbidden
+    heads, as log-probabilities in float64) must not set the scale of MST's root
+    penalty: with it, every root arc looked alike and the root child was arbitrary."""
+    rng = np.random.default_rng(3)
+    lowest = float(np.finfo(np.float32).min)
+    for n in range(2, 7):
+        trees, projective = all_trees(n)
+        for _ in range(20):
+            scores = np.log(rng.dirichlet(np.ones(n + 1), size=n + 1))
+            np.fill_diagonal(scores, lowest)
+            forbidden = rng.integers(1, n + 1), rng.integers(0, n + 1)
+            scores[forbidden] = lowest
+            allowed = trees[trees[:, forbidden[0] - 1] != forbidden[1]]
+            heads = parsing.mst(scores)
+            np.testing.assert_allclose(parsing.tree_score(scores, heads), _best(scores, allowed))
+            allowed = projective[projective[:, forbidden[0] - 1] != forbidden[1]]
+            heads = parsing.eisner(scores)
+            np.testing.assert_allclose(parsing.tree_score(scores, heads), _best(scores, allowed))
+
+
 def test_greedy_is_the_best_head_per_word_and_a_tree_when_that_is_one():
     rng = np.random.default_rng(0)
     for n in range(1, 8):
