@@ -171,3 +171,39 @@ def test_bad_sources_decode_to_a_defined_output_and_are_counted(tmp_path):
     extras = task.extras(params)
     assert extras["truncated_sources"] == 1
     assert extras["unknown_source_tokens"] == 40 + 4  # every x; ü ï ö é (n, c, d are known)
+
+
+def test_edit_of_picks_the_cheapest_edit():
+    from rnnlab.data.pipeline import EDITS, edit_of
+
+    cases = {("cats", "cats"): "copy", ("Cats", "cats"): "lowercase",
+             ("asia", "Asia"): "capitalize", ("cats", "cat"): "generate", ("", ""): "copy",
+             ("is", "be"): "generate"}  # fmt: skip
+    for (source, target), want in cases.items():
+        assert EDITS[edit_of(list(source), list(target))] == want
+
+
+@pytest.mark.parametrize("edit", ["copy", "lowercase", "capitalize"])
+def test_a_chosen_edit_is_applied_to_the_whole_source(tmp_path, edit):
+    """With the edit classifier sure of an edit, every output is that edit of its source,
+    however long the source or unknown its characters (nothing is cut or regenerated)."""
+    from test_runs import conllu_dir
+    from test_train import tiny_config
+
+    from rnnlab import tasks
+    from rnnlab.data.pipeline import EDITS
+
+    config = tiny_config(dataset="ewt_lemmas", source_dir=conllu_dir(tmp_path), metric="accuracy",
+                         **{"model.edits": True})  # fmt: skip
+    config.decode.max_len = 12
+    task = tasks.build(config)
+    params = task.init_params(jax.random.key(0), task.train[0])
+    params["edit"]["bias"] = params["edit"]["bias"].at[EDITS.index(edit)].set(1e4)
+    sources = [list("x" * 40), list("ünïcödé"), list("Cats"), []]
+    got = task.generate(params, sources, ["NOUN"] * 4, beam_size=2)
+    want = {
+        "copy": sources,
+        "lowercase": [[t.lower() for t in s] for s in sources],
+        "capitalize": [[s[0].upper(), *s[1:]] if s else [] for s in sources],
+    }[edit]
+    assert got == want
