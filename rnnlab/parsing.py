@@ -229,8 +229,9 @@ def attachment_scores(
 ) -> dict:
     """UAS, LAS (every word, punctuation included: CoNLL 2018), per gold relation
     (count, UAS, LAS, and precision/recall/F1 of the label on right-headed words as in
-    LAS), by gold head distance, and how many predicted sentences are not trees."""
-    words = uas = las = sentences = not_trees = 0
+    LAS), by gold head distance, and how many predicted sentences are not trees (a
+    cycle) or have not exactly one word under the root."""
+    words = uas = las = sentences = not_trees = not_one_root = 0
     by_rel = collections.defaultdict(lambda: [0, 0, 0])  # gold count, uas, las
     predicted_rel = collections.Counter()
     by_dist = collections.defaultdict(lambda: [0, 0, 0])
@@ -239,6 +240,7 @@ def attachment_scores(
             raise ValueError(f"a predicted sentence has {len(p_heads)} heads for {len(g_heads)}")
         sentences += 1
         not_trees += not is_tree(p_heads, single_root=False)
+        not_one_root += sum(int(h) == 0 for h in p_heads) != 1
         for i, (gh, gr, ph, pr) in enumerate(zip(g_heads, g_rels, p_heads, p_rels, strict=True)):
             u = int(gh) == int(ph)
             lab = u and gr == pr
@@ -266,6 +268,7 @@ def attachment_scores(
         "words": words,
         "sentences": sentences,
         "not_trees": not_trees,
+        "not_one_root": not_one_root,
         "relations": relations,
         "distance": distance,
     }

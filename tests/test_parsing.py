@@ -237,8 +237,9 @@ def test_attachment_scores_count_every_word_per_relation_and_distance():
     assert s["relations"]["root"]["las"] == 1.0 and s["relations"]["punct"]["uas"] == 0.0
     assert s["distance"] == {"root": {"count": 2, "uas": 1.0, "las": 1.0},
                              "1": {"count": 2, "uas": 0.5, "las": 0.0}}  # fmt: skip
-    assert parsing.attachment_scores([([0, 1], ["root", "x"])],
-                                     [([2, 1], ["x", "x"])])["not_trees"] == 1  # fmt: skip
+    s = parsing.attachment_scores([([0, 1], ["root", "x"])] * 2,
+                                  [([2, 1], ["x", "x"]), ([0, 0], ["x", "x"])])  # fmt: skip
+    assert s["not_trees"] == 1 and s["not_one_root"] == 2
     assert parsing.distance_bin(0, 5) == "root" and parsing.distance_bin(3, 15) == "10+"
 
 
@@ -376,7 +377,7 @@ def test_training_lowers_the_loss_and_every_decoder_parses_dev(tmp_path):
     from test_runs import conllu_dir
     from test_train import tiny_config
 
-    from rnnlab import tasks, train
+    from rnnlab import runs, tasks, train
 
     config = tiny_config(dataset="ewt_deps", source_dir=conllu_dir(tmp_path),
                          metric="las", num_steps=30, eval_every=30, learning_rate=2e-2)  # fmt: skip
@@ -400,6 +401,12 @@ def test_training_lowers_the_loss_and_every_decoder_parses_dev(tmp_path):
     assert parsed["greedy"]["las"] == pytest.approx(dev["las"])
     assert "ccomp" in parsed["mst"]["relations"] and "1" in parsed["mst"]["distance"]
     assert "dev    mst: UAS" in train.format_results(results)
+    run = runs.load(str(tmp_path / "run"))
+    (heads, rels), (one, _) = task.parse(run.params, [["The", "cats", "Zzyzx", "ran"], ["Paris"]])
+    assert (
+        parsing.is_tree(heads) and len(rels) == 4 and set(rels) <= set(task.vocabs["rels"].tokens)
+    )
+    assert one == [0]
 
 
 def test_parser_options_are_checked_before_any_data_is_read():

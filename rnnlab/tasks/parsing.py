@@ -176,6 +176,21 @@ class Parsing(base.Task):
                 out[int(index_B[b])] = (heads, rels.decode(rel_BxT[b, 1 : n + 1]))
         return out
 
+    def parse(self, params, sentences, upos=None, decoder: str = "mst") -> list[tuple]:
+        """(heads, relations) of each tokenized sentence (unknown words are <unk>, their
+        characters still read); `upos`: each sentence's tags, if the model reads them."""
+        if "upos" in self.vocabs and upos is None:
+            raise ValueError("this parser reads UPOS tags: pass upos (one list per sentence)")
+        if any(len(s) == 0 for s in sentences):
+            raise ValueError("every sentence needs at least one word")
+        upos = upos or [["X"] * len(s) for s in sentences]
+        examples = [
+            {"tokens": list(s), "upos": list(u), "heads": [0] * len(s), "deprels": [PAD] * len(s)}
+            for s, u in zip(sentences, upos, strict=True)
+        ]
+        parsed = self.parse_batches(params, self.batches(examples, train=False), decoder)
+        return [parsed[i] for i in range(len(examples))]
+
     def evaluate_parses(self, params, split: str) -> dict:
         examples, batches = self.examples[split], getattr(self, split)
         gold = [(ex["heads"], ex["deprels"]) for ex in examples]
@@ -203,8 +218,9 @@ class Parsing(base.Task):
         for split, by_decoder in results.get("parsing", {}).items():
             for decoder, s in by_decoder.items():
                 lines.append(f"  {split} {decoder:>6}: UAS {s['uas']:.4f}  LAS {s['las']:.4f}  "
-                             f"({s['words']} words, {s['not_trees']} of {s['sentences']} "
-                             f"sentences not trees, {s['words_per_s']:.0f} words/s)")  # fmt: skip
+                             f"({s['words']} words; of {s['sentences']} sentences "
+                             f"{s['not_trees']} not trees, {s['not_one_root']} not one root; "
+                             f"{s['words_per_s']:.0f} words/s)")  # fmt: skip
         return lines
 
 
