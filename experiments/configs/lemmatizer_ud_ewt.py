@@ -1,7 +1,15 @@
 r"""python -m experiments.train --config=experiments/configs/lemmatizer_ud_ewt.py \
     --workdir=/tmp/lemmatizer
 
-Result: not yet measured (see WORKSPACE.md, issue 16).
+Result (seed 0, gold UPOS as input, EWT dev tokens, 20 epochs = 6940 steps, best
+teacher-forced char accuracy at step 5000; 712 s of training on the 2 shared CPU cores,
+load 4-5), exact match overall / on the 2,088 tokens whose form is unseen in train:
+    combined (dictionary for seen (form, UPOS), model for the rest), beam 4   98.53 / 87.98
+    model alone, greedy / beam 4 / beam 8       96.01 / 87.93, 96.43 / 87.98, 96.43 / 87.98
+    baselines: copy the form 77.07 / 63.98; dictionary (else the form lowercased unless
+    PROPN) 96.97 / 74.09
+    without attention (--config.model.attention=): combined 98.44 / 87.16 (414 s)
+Target: combined >= 98.0 (met), >= 90 on unseen forms (not met).
 
 A character-level lemmatizer of UD English-EWT as an encoder-decoder (the approach of
 Stanza's lemmatizer): the word's characters and its gold UPOS -> the lemma's characters.

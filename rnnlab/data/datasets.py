@@ -61,6 +61,7 @@ TASK_FIELDS = {
     **synthetic.TASK_FIELDS,
     "chars": ("text",),
     "parsing": ("tokens", "upos", "heads", "deprels"),
+    "seq2seq": ("source", "target", "feature", "count"),
 }  # each task's example schema
 
 
