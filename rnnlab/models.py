@@ -246,6 +246,13 @@ class LanguageModel(nn.Module):
         return jax.tree.unflatten(treedef, parts)
 
 
+def word_dropout(key, tokens_BxT, mask_BxT, rate: float, unk_id: int) -> jax.Array:
+    """Each real token (mask) -> `unk_id` with probability `rate` (training only), so that
+    <unk> is trained and a character encoder learns to carry unseen words."""
+    drop_BxT = jax.random.bernoulli(key, rate, tokens_BxT.shape)
+    return jnp.where(drop_BxT & mask_BxT, unk_id, tokens_BxT)
+
+
 class CharWordEncoder(nn.Module):
     """A word's characters -> one vector: BiLSTM final states (fw after the last char,
     bw after the first), as in Lample et al. (2016) / Plank et al. (2016)."""
@@ -291,8 +298,7 @@ class Tagger(nn.Module):
                        embed_dim=self.embed_dim)  # fmt: skip
         if train and self.word_dropout > 0.0:
             key = self.make_rng("dropout")
-            drop_BxT = jax.random.bernoulli(key, self.word_dropout, tokens_BxT.shape)
-            tokens_BxT = jnp.where(drop_BxT & mask_BxT, self.unk_id, tokens_BxT)
+            tokens_BxT = word_dropout(key, tokens_BxT, mask_BxT, self.word_dropout, self.unk_id)
         xs_BxTxE = nn.Embed(self.vocab_size, self.embed_dim, name="embed")(tokens_BxT)
         if self.num_chars > 0:
             if chars_BxTxW is None:
@@ -536,10 +542,9 @@ class Parser(nn.Module):
                train: bool = False):  # fmt: skip
         """The BiRNN states of every position (root included), states_BxTxH."""
         if train and self.word_dropout > 0.0:
-            drop_BxT = jax.random.bernoulli(self.make_rng("dropout"), self.word_dropout,
-                                            tokens_BxT.shape)  # fmt: skip
-            drop_BxT = drop_BxT & mask_BxT & (jnp.arange(tokens_BxT.shape[1]) > 0)
-            tokens_BxT = jnp.where(drop_BxT, self.unk_id, tokens_BxT)
+            words_BxT = mask_BxT & (jnp.arange(tokens_BxT.shape[1]) > 0)  # never the root
+            key = self.make_rng("dropout")
+            tokens_BxT = word_dropout(key, tokens_BxT, words_BxT, self.word_dropout, self.unk_id)
         parts = [self.embed(tokens_BxT)]
         if self.num_chars > 0:
             if chars_BxTxW is None:

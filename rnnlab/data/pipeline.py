@@ -85,8 +85,22 @@ def _lm_batch(examples, spec) -> dict[str, np.ndarray]:
     return batch
 
 
-def _batches(encoded, lengths, spec, seed, make_batch, num_epochs, process) -> grain.MapDataset:
-    batcher = _Batcher(encoded, lengths, spec, seed, make_batch, process)
+def planned_batches(
+    encoded,
+    lengths_N,
+    spec: BatchSpec,
+    make_batch,
+    *,
+    seed: int,
+    num_epochs: int | None = 1,
+    process_index: int | None = None,
+    process_count: int | None = None,
+) -> grain.MapDataset:
+    """Batches of any encoded examples (random access) in the length-bucketed plan of
+    `batching.plan_batches`; `make_batch(examples, spec)` pads one batch. What
+    `sentence_batches` and `pair_batches` are made of, for a task with its own batch."""
+    process = _process(process_index, process_count)
+    batcher = _Batcher(encoded, lengths_N, spec, seed, make_batch, process)
     return grain.MapDataset.range(batcher.per_epoch).repeat(num_epochs).map_with_index(batcher)
 
 
@@ -120,8 +134,8 @@ def sentence_batches(
     extra = (bos is not None) + (eos is not None) - 1 if lm else 0
     lengths = np.array([len(ex["tokens"]) + extra for ex in examples], dtype=np.int64)
     make_batch = _lm_batch if lm else batching.sentence_batch
-    process = _process(process_index, process_count)
-    return _batches(encoded, lengths, spec, seed, make_batch, num_epochs, process)
+    return planned_batches(encoded, lengths, spec, make_batch, seed=seed, num_epochs=num_epochs,
+                           process_index=process_index, process_count=process_count)  # fmt: skip
 
 
 EDITS = ("generate", "copy", "lowercase", "capitalize")  # how a target is made from its source
@@ -169,8 +183,9 @@ def pair_batches(
 
     encoded = grain.MapDataset.source(examples).map(encode_pair)
     lengths = np.array([max(len(ex["source"]), len(ex["target"]) + 1) for ex in examples])
-    process = _process(process_index, process_count)
-    return _batches(encoded, lengths, spec, seed, batching.pair_batch, num_epochs, process)
+    return planned_batches(encoded, lengths, spec, batching.pair_batch, seed=seed,
+                           num_epochs=num_epochs, process_index=process_index,
+                           process_count=process_count)  # fmt: skip
 
 
 def token_stream(examples: Sequence[dict], vocab: Vocab, eos: str | None = EOS) -> np.ndarray:

@@ -95,9 +95,8 @@ class Parsing(base.Task):
         encode = functools.partial(_encode, vocabs=self.vocabs)
         encoded = grain.MapDataset.source(examples).map_with_index(encode)
         lengths = np.array([len(ex["tokens"]) + 1 for ex in examples], dtype=np.int64)
-        process = pipeline._process(None, None)
-        ds = pipeline._batches(encoded, lengths, self.batch_spec(train),  # noqa: SLF001
-                               self.config.seed if train else 0, _batch, 1, process)  # fmt: skip
+        ds = pipeline.planned_batches(encoded, lengths, self.batch_spec(train), _batch,
+                                      seed=self.config.seed if train else 0)  # fmt: skip
         return ds if train else list(ds)
 
     # ------------------------------------------------------------------ model
