@@ -189,6 +189,7 @@ class _Setup:
     step_fn: Callable
     eval_fn: Callable
     put: Callable  # host batch -> global array, split over the mesh
+    dev: list  # the dev batches, on the mesh (placed once, evaluated many times)
     data_iter: Any  # grain iterator; its state is checkpointed
     ckpt: checkpoint.Checkpointer
     meta: dict  # saved with every checkpoint
@@ -234,7 +235,8 @@ def _init_or_restore(config, workdir: str, task: tasks.Task) -> _Setup:
     meta = {"task": task.name, "model": models.spec_of(task.model), "best": None,
             "best_step": None, "stale_evals": 0, "summary": task.summary,
             "init": init_report}  # fmt: skip
-    setup = _Setup(state, step_fn, jax.jit(task.eval_sums), put, data_iter, ckpt, meta, False)
+    dev = [put(b) for b in task.dev]
+    setup = _Setup(state, step_fn, jax.jit(task.eval_sums), put, dev, data_iter, ckpt, meta, False)
     restored = ckpt.restore(state)
     if restored is not None:
         setup.state, data_state, saved_meta = restored
@@ -291,7 +293,6 @@ class _Outcome:
 def _step_loop(config, workdir: str, task: tasks.Task, setup: _Setup, on_step) -> _Outcome:
     """Steps until the end, an early stop, SIGTERM or a non-finite loss."""
     total_steps = num_steps(config, task.steps_per_epoch)
-    dev_batches = [setup.put(b) for b in task.dev]
     step = int(setup.state["step"])
     writer = metrics_io.MetricsWriter(workdir, resume_step=step if setup.resumed else None)
     progress = metrics_io.Progress(total_steps, step, config.log_every, os.path.basename(workdir))
@@ -318,7 +319,7 @@ def _step_loop(config, workdir: str, task: tasks.Task, setup: _Setup, on_step) -
                 writer.write(step, "train", logged)
             if evaluate_now:
                 params = setup.state["params"]
-                dev = evaluate(task, params, dev_batches, setup.eval_fn)
+                dev = evaluate(task, params, setup.dev, setup.eval_fn)
                 last_eval = (step, dict(dev))
                 dev.update(task.dev_metrics(params))
                 writer.write(step, "dev", dev)
@@ -381,7 +382,7 @@ def _finish(config, workdir, task: tasks.Task, setup: _Setup, outcome: _Outcome,
     if outcome.last_eval is not None and outcome.last_eval[0] == results["best_step"]:
         results["dev"] = outcome.last_eval[1]  # just evaluated: no second pass over dev
     else:
-        results["dev"] = evaluate(task, params, [setup.put(b) for b in task.dev], setup.eval_fn)
+        results["dev"] = evaluate(task, params, setup.dev, setup.eval_fn)
     if task.test is not None:
         results["test"] = evaluate(task, params, [setup.put(b) for b in task.test], setup.eval_fn)
     setup.ckpt.close()

@@ -77,7 +77,7 @@ class _Batcher:
         return batching.shard_rows(self.make_batch(examples, self.spec), *self.process)
 
 
-def _lm_batch(examples, spec) -> dict[str, np.ndarray]:
+def _lm_sentences_batch(examples, spec) -> dict[str, np.ndarray]:
     batch = batching.lm_sentence_batch([ex["tokens"] for ex in examples], spec)
     if "label" in examples[0]:  # a class-conditioned LM reads the labels too
         rows = len(batch["inputs_BxT"])
@@ -133,7 +133,7 @@ def sentence_batches(
     encoded = grain.MapDataset.source(examples).map(encode_fn)
     extra = (bos is not None) + (eos is not None) - 1 if lm else 0
     lengths = np.array([len(ex["tokens"]) + extra for ex in examples], dtype=np.int64)
-    make_batch = _lm_batch if lm else batching.sentence_batch
+    make_batch = _lm_sentences_batch if lm else batching.sentence_batch
     return planned_batches(encoded, lengths, spec, make_batch, seed=seed, num_epochs=num_epochs,
                            process_index=process_index, process_count=process_count)  # fmt: skip
 
