@@ -1,6 +1,7 @@
 """Readers: tiny inline files, every bad-input case, and exact counts on the real data."""
 
 import collections
+import gzip
 
 import pytest
 
@@ -130,6 +131,47 @@ def test_missing_empty_and_invalid_utf8(tmp_path, reader):
     with pytest.raises(DataFormatError, match="UTF-8") as info:
         run(write(tmp_path, GOOD_FIRST_LINE[reader].encode() + b"\n2 ||| caf\xe9\n"))
     assert info.value.lineno == 2
+
+
+CLEAN = {
+    formats.read_classes: "3 ||| a b\n0 ||| c\n",
+    formats.read_trees: "(3 (2 a) (4 b))\n(1 c)\n",
+    formats.read_lm_text: "word a\nb\n",
+    formats.read_tags: "word|O a|B-PER\n",
+    formats.read_conllu: CONLLU,
+    formats.read_chars: "abc\ndef\n",
+}
+
+
+def _read_all(reader, path):
+    out = reader(path, split="all") if reader is formats.read_chars else reader(path)
+    return out if isinstance(out, str) else list(out)
+
+
+@pytest.mark.parametrize("reader", list(CLEAN))
+def test_bom_crlf_and_gzip_read_like_clean_files(tmp_path, reader):
+    text = CLEAN[reader]
+    expected = _read_all(reader, write(tmp_path, text, "clean.txt"))
+    windows = "\ufeff" + text.replace("\n", "\r\n")
+    assert _read_all(reader, write(tmp_path, windows, "bom.txt")) == (
+        expected.replace("\n", "\r\n") if reader is formats.read_chars else expected
+    )  # raw text keeps its line ends; every line reader drops them
+    packed = gzip.compress(text.encode())
+    assert _read_all(reader, write(tmp_path, packed, "any_name.txt")) == expected
+    assert _read_all(reader, write(tmp_path, b"\xef\xbb\xbf" + text.encode(), "b.gz")) == expected
+    assert (
+        _read_all(reader, write(tmp_path, gzip.compress(b"\xef\xbb\xbf" + text.encode()), "c.gz"))
+        == expected
+    )
+
+
+@pytest.mark.parametrize("reader", list(CLEAN))
+def test_truncated_gzip_names_the_file(tmp_path, reader):
+    packed = gzip.compress((CLEAN[reader] * 200).encode())
+    path = write(tmp_path, packed[: len(packed) // 2], "cut.txt.gz")
+    with pytest.raises(DataFormatError, match="complete gzip") as info:
+        _read_all(reader, path)
+    assert str(path) in str(info.value)
 
 
 def test_skip_bad_lines_counts_what_it_skips(tmp_path):

@@ -10,17 +10,21 @@ builders and the synthetic corpus):
                              (+ "heads": list[int], "deprels": list[str] with syntax=True)
     character text           a str (`read_chars`)
 
-Tokens are split on ASCII space only (SST has U+00A0 *inside* tokens). Malformed input
-raises `DataFormatError` naming the file, the line, the offending text and what was
-expected. With `skip_bad_lines=True` bad lines are skipped, but counted: each skip is
-appended to `skipped` (if given) and a warning with the count is logged at the end.
+Any file may be gzip-compressed (recognised by its first bytes) and may start with a UTF-8
+byte-order mark (dropped); CRLF line ends read like LF. Tokens are split on ASCII space
+only (SST has U+00A0 *inside* tokens). Malformed input raises `DataFormatError` naming
+the file, the line, the offending text and what was expected. With `skip_bad_lines=True`
+bad lines are skipped, but counted: each skip is appended to `skipped` (if given) and a
+warning with the count is logged at the end.
 """
 
 from __future__ import annotations
 
+import gzip
 import logging
 import os
 import re
+import zlib
 from collections.abc import Callable, Iterator
 
 SST_NUM_CLASSES = 5
@@ -32,6 +36,8 @@ UPOS_TAGS = frozenset(
     }
 )  # fmt: skip
 CONLLU_COLUMNS = 10
+GZIP_MAGIC = b"\x1f\x8b"
+UTF8_BOM = b"\xef\xbb\xbf"
 
 
 class DataFormatError(ValueError):
@@ -53,16 +59,34 @@ class _Bad(ValueError):
 
 
 def _open_checked(path: str | os.PathLike, what: str):
+    """The file's bytes, gunzipped when it is gzip (by content, not by name)."""
     if not os.path.isfile(path):
         raise FileNotFoundError(f"{path}: no such file (expected {what})")
-    return open(path, "rb")
+    with open(path, "rb") as f:
+        compressed = f.read(2) == GZIP_MAGIC
+    return gzip.open(path, "rb") if compressed else open(path, "rb")
 
 
 def _numbered_lines(path: str | os.PathLike, what: str) -> Iterator[tuple[int, str]]:
-    """(line number, line without its newline), decoding strictly so bad bytes are located."""
+    """(line number, line without its newline), decoding strictly so bad bytes are located.
+
+    A UTF-8 byte-order mark (Windows editors write one) is not text: it is dropped."""
     with _open_checked(path, what) as f:
-        for lineno, raw in enumerate(f, start=1):
+        for lineno, raw in enumerate(_gzip_checked(path, f), start=1):
+            if lineno == 1:
+                raw = raw.removeprefix(UTF8_BOM)
             yield lineno, _decode(path, raw, lineno).rstrip("\r\n")
+
+
+def _gzip_checked(path, f) -> Iterator[bytes]:
+    """Lines of `f`; a truncated or corrupt gzip stream becomes a DataFormatError."""
+    lineno = 1  # the line being read
+    try:
+        for raw in f:
+            yield raw
+            lineno += 1
+    except (EOFError, gzip.BadGzipFile, zlib.error) as e:
+        raise DataFormatError(path, lineno, "", f"a complete gzip stream ({e})") from None
 
 
 def _decode(path, raw: bytes, first_lineno: int) -> str:
@@ -394,7 +418,7 @@ def read_chars(path, *, split: str = "train", valid_fraction: float = 0.1) -> st
     if not 0.0 <= valid_fraction < 1.0:
         raise ValueError(f"valid_fraction must be in [0, 1), got {valid_fraction}")
     with _open_checked(path, "a text file") as f:
-        raw = f.read()
+        raw = b"".join(_gzip_checked(path, f)).removeprefix(UTF8_BOM)
     text = _decode(path, raw, 1)
     if not text:
         raise DataFormatError(path, None, "", "some text (the file is empty)")
