@@ -18,7 +18,9 @@ from __future__ import annotations
 import collections
 import dataclasses
 import functools
+import re
 
+import flax.linen as nn
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -44,6 +46,65 @@ def load_lm(workdir: str, *, best: bool = True) -> LM:
     if run.task != "lm":
         raise ValueError(f"{workdir} holds a {run.task!r} model, not a word language model")
     return LM(run.model, run.params, run.vocabs["words"], stream=run.config.lm_mode == "stream")
+
+
+class Unigram(nn.Module):
+    """The same next-word distribution at every step, whatever the context: what a
+    model that only knows word frequencies can do (a baseline; test stubs)."""
+
+    vocab_size: int
+
+    @nn.compact
+    def __call__(self, inputs_BxT, mask_BxT, carry=None):
+        logits_V = self.param("logits_V", nn.initializers.zeros, (self.vocab_size,))
+        return jnp.broadcast_to(logits_V, (*inputs_BxT.shape, self.vocab_size)), carry
+
+
+def unigram_lm(sentences, vocab: Vocab | None = None) -> LM:
+    """The add-one-smoothed word frequencies of `sentences` (`</s>` once per sentence)
+    as an LM over `vocab` (default: every word of `sentences`)."""
+    sentences = [list(s) for s in sentences]
+    vocab = vocab or Vocab.build(sentences)
+    counts_V = np.ones(len(vocab))
+    np.add.at(counts_V, np.concatenate([vocab.encode([*s, EOS]) for s in sentences]), 1.0)
+    logits_V = jnp.asarray(np.log(counts_V / counts_V.sum()), jnp.float32)
+    return LM(Unigram(len(vocab)), {"logits_V": logits_V}, vocab)
+
+
+# Raw English -> the Mikolov PTB LM data's conventions (see ptb_words).
+_CLITIC = re.compile(r"^(.+?)(n't|'s|'re|'ve|'ll|'d|'m)$")
+_NUMBER = re.compile(r"^[+-]?\d[\d,.:/]*$")
+_ABBREVIATION = re.compile(r"^(?:[a-z]\.)+$|^(?:mr|mrs|ms|dr|st|jr|sr|co|corp|inc|ltd|vs)\.$")
+_EDGE_PUNCTUATION = "\"'`()[]{}<>,.;:!?*"
+
+
+def ptb_words(text: str) -> list[str]:
+    """Raw English text as the words of the Mikolov PTB LM data: lower case, no
+    punctuation, numbers as `N` (`$5` -> `$ N`, `3%` -> `N N`, as PTB writes percent),
+    contractions and possessives split off as in the Treebank (`doesn't` -> `does n't`,
+    `can't` -> `ca n't`, `queen's` -> `queen 's`, `parents'` -> `parents '`); hyphenated
+    words and abbreviations (`u.s.`, `mr.`) stay whole. The one place analyses map text
+    to PTB LMs (Winograd schemas)."""
+    text = text.replace("\u2019", "'").replace("--", " ").lower()
+    return [w for raw in text.split() for w in _ptb_token(raw)]
+
+
+def _ptb_token(raw: str) -> list[str]:
+    token = raw.strip(_EDGE_PUNCTUATION)
+    if not token:
+        return []
+    before, after = [], []
+    if raw.rstrip("\"')]!?,;:").endswith(".") and _ABBREVIATION.match(token + "."):
+        token += "."
+    if raw.rstrip('")]!?,;:.').endswith("s'"):  # (a closing quote after s reads so too)
+        after = ["'"]
+    if token.startswith("$") and len(token) > 1:
+        before, token = ["$"], token[1:]
+    if token.endswith("%"):
+        token, after = token[:-1], ["N", *after]
+    m = _CLITIC.match(token)
+    parts = [*before, *(m.groups() if m else (token,)), *after]
+    return ["N" if _NUMBER.match(w) else w for w in parts if w]
 
 
 @functools.partial(jax.jit, static_argnums=0)
