@@ -8,7 +8,6 @@ import subprocess
 import sys
 import tempfile
 
-import flax.linen as nn
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -53,6 +52,51 @@ def test_distance_and_target_are_computed_from_the_markup():
     npi = minimal_pairs.parse("*[no|the] company has ^ever paid a dividend", "npi")
     assert (npi.target, npi.distance, npi.good[0], npi.bad[0]) == (3, 2, "no", "the")
     assert max(p.distance for p in ENGLISH) >= 10  # the set reaches long distances
+
+
+def test_a_selectional_cue_may_follow_its_target_elsewhere_it_may_not():
+    line = "the [empire|rain] has lasted as long as the life of the *queen"
+    p = minimal_pairs.parse(line, "selectional")
+    assert (p.target, p.distance, p.good[1], p.bad[1]) == (1, 9, "empire", "rain")
+    with pytest.raises(ValueError, match="must follow the cue"):
+        minimal_pairs.parse(line, "simple")
+    with pytest.raises(ValueError, match="must be different words"):
+        minimal_pairs.parse("the *[empire|rain] lasted", "selectional")
+
+
+SELECTIONAL = [p for p in ENGLISH if p.construction == "selectional"]
+
+
+def test_selectional_pairs_hold_the_lecture_pair_and_each_word_fits_once():
+    assert len(SELECTIONAL) >= 40
+    lecture = "the {} has lasted as long as the life of the {}"
+    sentences = {" ".join(p.good) for p in SELECTIONAL}
+    assert {lecture.format("empire", "queen"), lecture.format("rain", "clouds")} <= sentences
+    swaps = [(p.good[p.target], p.bad[p.target]) for p in SELECTIONAL]
+    assert collections.Counter(swaps) == collections.Counter((b, g) for g, b in swaps)
+
+
+def test_selectional_words_are_ptb_words_and_frequencies_alone_score_chance(shared_data):
+    with open(shared_data / "ptb" / "train.txt") as f:
+        train = [line.split() for line in f]
+    counts = collections.Counter(w for s in train for w in s)
+    oov = sorted({w for p in SELECTIONAL for w in p.good + p.bad if w not in counts})
+    assert not oov, oov
+    # The unigram model's choice, counted directly: the more frequent swapped word.
+    swaps = [(p.good[p.target], p.bad[p.target]) for p in SELECTIONAL]
+    wins = [1.0 if counts[g] > counts[b] else 0.5 if counts[g] == counts[b] else 0.0
+            for g, b in swaps]  # fmt: skip
+    accuracy = float(np.mean(wins))
+    ratios = sorted(max(counts[g], counts[b]) / min(counts[g], counts[b]) for g, b in swaps)
+    print("selectional swaps (PTB train counts):",
+          ", ".join(f"{g} {counts[g]} / {b} {counts[b]}" for g, b in swaps[::2]))  # fmt: skip
+    print(f"unigram accuracy {accuracy:.3f}; count ratio median {np.median(ratios):.2f}, "
+          f"max {ratios[-1]:.2f}")  # fmt: skip
+    assert 0.4 <= accuracy <= 0.6
+    assert ratios[-1] <= 2.5  # no pair is decided by frequency alone by a wide margin
+    # The scorer with a unigram LM of PTB train agrees with the count.
+    result = agreement.evaluate(agreement.unigram_lm(train), SELECTIONAL)
+    assert result["accuracy"] == accuracy and result["oov_words"] == 0
 
 
 @pytest.mark.parametrize(
@@ -121,24 +165,14 @@ def test_scorer_matches_each_sentence_scored_alone(stream, prefix):
     assert abs(got[0] - other) > 1e-3  # the prefix symbol matters, so this checks it
 
 
-class Unigram(nn.Module):
-    """A stub LM: the same learned distribution at every step, whatever the context."""
-
-    vocab_size: int
-
-    @nn.compact
-    def __call__(self, inputs_BxT, mask_BxT, carry=None):
-        b_V = self.param("b_V", nn.initializers.zeros, (self.vocab_size,))
-        return jnp.broadcast_to(b_V, (*inputs_BxT.shape, self.vocab_size)), carry
-
-
 def unigram_lm(favourites: dict[str, float], drop=()) -> agreement.LM:
+    """A stub LM: the same distribution at every step, these words favoured."""
     words = {w for p in ENGLISH for w in p.good + p.bad} - set(drop)
     vocab = Vocab.build([sorted(words)])
-    b_V = np.zeros(len(vocab), np.float32)
+    logits_V = np.zeros(len(vocab), np.float32)
     for word, logit in favourites.items():
-        b_V[vocab.id(word)] = logit
-    return agreement.LM(Unigram(len(vocab)), {"b_V": jnp.asarray(b_V)}, vocab)
+        logits_V[vocab.id(word)] = logit
+    return agreement.LM(agreement.Unigram(len(vocab)), {"logits_V": jnp.asarray(logits_V)}, vocab)
 
 
 def test_an_lm_that_prefers_one_form_gets_one_and_zero_and_chance_overall():

@@ -11,12 +11,20 @@ Line format: the alternation `[good|bad]` marks the one word that differs; `*` m
 cue (the word the dependency starts from: the head noun, the antecedent, the licensor);
 `^` marks the target (the word whose form the cue licenses) when it is not the
 alternation itself (negative polarity items: `*[no|the] ... ^ever`). The distance is
-computed: the number of words strictly between cue and target.
+computed: the number of words strictly between cue and target. In the `selectional`
+construction the cue may also follow the target (`CUE_MAY_FOLLOW`).
 
 Every agreement and reflexive construction is balanced (each target form is as often
 the good as the bad word: as many singular as plural heads, "he" as "she"), so an LM
 that simply prefers one form ("is", "himself") scores 0.5, not more. Intervening nouns
 (attractors) have the other number or gender wherever the construction has them.
+
+Selectional preference (the lecture's "the reign / rain has lasted as long as the life
+of the queen / clouds"): one noun or verb fits the slot its cue opens and its twin does
+not ("drink a glass of wine / engine"). Each word pair appears twice, each word once as
+the fitting one, so an LM that only knows word frequencies scores exactly 0.5 (ties
+aside); the two words of a pair also have similar PTB train counts (within a factor
+of 2.3, median 1.2), so that frequency decides little pair by pair either.
 """
 
 from __future__ import annotations
@@ -27,6 +35,11 @@ import re
 from rnnlab.data import synthetic as synthetic_corpus
 
 _ALTERNATION = re.compile(r"^([*^]?)\[([^|\[\]\s]+)\|([^|\[\]\s]+)\]$")
+
+# Constructions whose cue may come after the target: a selectional preference binds
+# both ways ("the reign ... of the queen"), and the twins' whole-sentence probabilities
+# (they share the words before the target) see the cue wherever it is.
+CUE_MAY_FOLLOW = frozenset({"selectional"})
 
 
 @dataclasses.dataclass(frozen=True)
@@ -80,9 +93,11 @@ def parse(line: str, construction: str) -> Pair:
             f"{len(cues)} and {len(targets)} in {line!r}"
         )
     target = (targets or alternations)[0]
-    if target <= cues[0]:
+    if target == cues[0]:
+        raise ValueError(f"the target and the cue must be different words in {line!r}")
+    if target < cues[0] and construction not in CUE_MAY_FOLLOW:
         raise ValueError(f"the target must follow the cue in {line!r}")
-    return Pair(tuple(good), tuple(bad), target, target - cues[0] - 1, construction)
+    return Pair(tuple(good), tuple(bad), target, abs(target - cues[0]) - 1, construction)
 
 
 # construction -> one pair per line. Singular/plural (he/she) versions alternate.
@@ -262,6 +277,52 @@ ENGLISH = {
     *[no|the] company that the banks own has ^ever reported a loss
     *[no|the] lawyer who represents the former officials has ^ever won a case
     *[no|the] stock has ^ever fallen so fast
+""",
+    # Each word pair twice, each word once the fitting one ("reign", the lecture's word,
+    # is not in PTB's vocabulary: "empire" takes its place).
+    "selectional": """
+    the [empire|rain] has lasted as long as the life of the *queen
+    the [rain|empire] has lasted as long as the life of the *clouds
+    he likes to *drink a glass of [wine|engine] with his dinner
+    the workers *repaired the [engine|wine] of the old truck
+    he *wrote a long [letter|bridge] to his mother
+    the engineers *built a new [bridge|letter] across the bay
+    the voters *elected a new [mayor|hospital] last week
+    the city *opened a new [hospital|mayor] for the children
+    she *plays [golf|wheat] every weekend
+    the farmers *grow [wheat|golf] and corn
+    the *pilot landed the [plane|milk] at the airport
+    the children *drink a glass of [milk|plane] at lunch
+    the *band played loud [music|beer] all night
+    they like to *drink cold [beer|music] at the bar
+    you should not [drink|wear] the *water
+    you should not [wear|drink] those *shoes
+    the pilot will [fly|eat] the *plane to new york
+    the children will [eat|fly] the fresh *bread
+    he likes to [read|drive] the morning *newspaper
+    he likes to [drive|read] his new *car
+    the *judge sentenced him to N years in [prison|river]
+    the *boat went down the [river|prison]
+    the *hospital admitted more [patients|corn] than ever
+    the farmers *planted their [corn|patients] in the spring
+    the *farmer rode his [horse|storm] to town
+    the [storm|horse] brought heavy *rain to the coast
+    she *drinks a cup of [coffee|ship] every morning
+    the *navy built a new [ship|coffee]
+    the [teacher|soup] *taught the children to read
+    she ordered a *bowl of hot [soup|teacher]
+    the workers will [repair|kill] the broken *machine
+    the farmer had to [kill|repair] the sick *animals
+    the *tobacco company makes [cigarettes|passengers]
+    the *airline carried more [passengers|cigarettes] this year
+    he *reads the morning [newspaper|truck] on the train
+    he *drove the [truck|newspaper] to the plant
+    the *school teaches [children|cars] to read
+    the *factory produces N [cars|children] a day
+    the company *mines [gold|school] in south africa
+    the *students went to [school|gold] every day
+    the [doctor|fruit] *examined the patient
+    the children *eat fresh [fruit|doctor]
 """,
 }
 
