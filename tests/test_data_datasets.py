@@ -1,10 +1,24 @@
 """load_dataset: local files read directly or through TFDS (no TensorFlow), catalog mapping."""
 
+import gzip
+import random
 import sys
 
 import pytest
 
-from rnnlab.data import datasets
+from rnnlab.data import datasets, local_formats, subwords
+
+_WORDS = "the film was great bad awful fine plot acting I loved it hated boring superb"
+
+
+def _reviews(n: int, seed: int) -> list[str]:
+    rng = random.Random(seed)
+    return [
+        " ".join(rng.choice(_WORDS.split(" ")) for _ in range(rng.randint(3, 12))) for _ in range(n)
+    ]
+
+
+IMDB_TRAIN, IMDB_UNSUP = _reviews(40, 0), _reviews(60, 1)
 
 FILES = {
     "classes/train.txt": "3 ||| good film\n2 ||| a film\n0 ||| bad\n",
@@ -20,7 +34,19 @@ FILES = {
         "3\tn't\tnot\tPART\tRB\t_\t2\tadvmod\t_\t_\n\n"
     ),
     "tinyshakespeare/input.txt": "First Citizen:\nSpeak.\n",
+    # gzip is recognised by content: one plain file under a .gz name, two compressed
+    "imdb/train.txt.gz": "".join(f"{i % 2} ||| {r}\n" for i, r in enumerate(IMDB_TRAIN)),
+    "imdb/dev.txt.gz": gzip.compress(b"1 ||| I loved it !\n0 |||  bad  plot\n"),
+    "imdb/unsup.txt.gz": gzip.compress("".join(f"{r}\n" for r in IMDB_UNSUP).encode()),
 }
+IMDB_TEST_PIECES = 40
+
+
+@pytest.fixture(autouse=True)
+def small_imdb_vocabulary(monkeypatch, tmp_path_factory):
+    """A 40-piece model for the tiny reviews, cached in a fresh directory per module."""
+    monkeypatch.setattr(local_formats, "IMDB_PIECES", IMDB_TEST_PIECES)
+    monkeypatch.setenv(subwords.CACHE_ENV, str(tmp_path_factory.getbasetemp() / "cache"))
 
 
 @pytest.fixture(scope="module")
@@ -28,7 +54,8 @@ def source_dir(tmp_path_factory):
     root = tmp_path_factory.mktemp("source")
     for rel, text in FILES.items():
         (root / rel).parent.mkdir(parents=True, exist_ok=True)
-        (root / rel).write_text(text, encoding="utf-8")
+        data = text if isinstance(text, bytes) else text.encode("utf-8")
+        (root / rel).write_bytes(data)
     return root
 
 
@@ -54,6 +81,34 @@ def test_local_views_in_memory(source_dir):
     )
     assert datasets.task_of("ewt:xpos") == "tagging"
 
+    imdb = load("imdb")
+    assert [e["label"] for e in imdb] == [i % 2 for i in range(40)]
+    assert [subwords.detokenize(e["tokens"]) for e in imdb] == IMDB_TRAIN
+    assert load("imdb", "dev")[1] == {"tokens": load("imdb", "dev")[1]["tokens"], "label": 0}
+    assert subwords.detokenize(load("imdb", "dev")[1]["tokens"]) == "bad plot"
+    unsup = load("imdb:unsup")  # the labelled training text, then the unlabelled reviews
+    assert [subwords.detokenize(e["tokens"]) for e in unsup] == IMDB_TRAIN + IMDB_UNSUP
+    assert all(set(e) == {"tokens"} for e in unsup) and len(load("imdb:unsup", "dev")) == 2
+    assert load("imdb:chars", "dev") == [{"text": "I loved it !", "label": 1},
+                                         {"text": "bad  plot", "label": 0}]  # fmt: skip
+    assert [e["text"] for e in load("imdb:chars,unsup")] == IMDB_TRAIN + IMDB_UNSUP
+    tasks = [datasets.task_of(s) for s in ("imdb", "imdb:unsup", "imdb:chars", "imdb:unsup,chars")]
+    assert tasks == ["classification", "lm", "chars", "chars"]
+
+
+def test_subword_model_is_deterministic_and_cached(source_dir, monkeypatch):
+    first = subwords.train(IMDB_UNSUP, IMDB_TEST_PIECES).serialized_model_proto()
+    assert subwords.train(IMDB_UNSUP, IMDB_TEST_PIECES).serialized_model_proto() == first
+    model = local_formats._imdb_tokenizer(str(source_dir / "imdb"))
+
+    def no_training(*args):
+        raise AssertionError("trained again: the cache was not used")
+
+    monkeypatch.setattr(subwords, "train", no_training)
+    again = local_formats._imdb_tokenizer(str(source_dir / "imdb"))
+    assert again.serialized_model_proto() == model.serialized_model_proto()
+    assert again.get_piece_size() == IMDB_TEST_PIECES
+
 
 def test_clear_errors_for_bad_specs(source_dir):
     with pytest.raises(ValueError, match="unknown dataset 'nope'"):
@@ -66,7 +121,8 @@ def test_clear_errors_for_bad_specs(source_dir):
         datasets.load_dataset("sst", "test", source_dir=source_dir)
 
 
-SPECS = ["sst", "sst:binary", "sst_trees:phrases", "ptb", "wikiner", "ewt:xpos", "shakespeare"]
+SPECS = ["sst", "sst:binary", "sst_trees:phrases", "ptb", "wikiner", "ewt:xpos", "shakespeare",
+         "imdb", "imdb:unsup", "imdb:chars,unsup"]  # fmt: skip
 
 
 def test_tfds_round_trip_without_tensorflow(source_dir, tmp_path):

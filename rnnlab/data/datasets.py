@@ -16,13 +16,16 @@
       ewt_lemmas   the same files, one example per word    seq2seq: (form, UPOS) -> lemma;
                    train: each distinct (form, UPOS, lemma) with its count; dev/test: tokens
       shakespeare  tinyshakespeare/input.txt              chars, last 10% = dev
+      imdb         imdb/{train,dev,test}.txt.gz           classification of raw reviews as
+                   SentencePiece pieces (`subwords`); "unsup": lm over the text, the 50k
+                   unlabelled reviews added to train; "chars": the raw text (chars)
     synthetic      no files: "synthetic:lm", "synthetic:classification", "synthetic:tagging"
     text:PATH      any text, one sentence per line, space-separated tokens (lm); PATH may
                    hold "{split}" ("text:/data/{split}.txt"), else it is the train split only
     TFDS catalog   glue/sst2, imdb_reviews, tiny_shakespeare, universal_dependencies/en_ewt
                    (":xpos" view), lm1b -- downloaded by TFDS (needs network)
     views          binary (SST-2 view of sst / sst_trees), phrases (sst_trees), xpos,
-                   universal (ewt_deps);
+                   universal (ewt_deps), unsup and chars (imdb);
                    combine with commas: "sst_trees:phrases,binary"
     A+B            the examples of A, then those of B, in the fields they share: "ptb+sst"
                    is PTB and SST sentences as one LM corpus (task "lm"; labels dropped);
@@ -53,7 +56,7 @@ from collections.abc import Callable, Sequence
 import numpy as np
 
 from rnnlab.data import formats, synthetic
-from rnnlab.data.local_formats import LOCAL_FORMATS, LocalFormat
+from rnnlab.data.local_formats import LOCAL_FORMATS, NO_LABEL, LocalFormat
 
 SPLIT_ALIASES = {"valid": "dev", "validation": "dev"}
 TASKS = ("classification", "lm", "tagging", "chars", "seq2seq", "parsing")
@@ -152,6 +155,10 @@ def _local_view(ex: dict, views: tuple[str, ...]) -> dict | None:
         out["tags"] = xpos if "xpos" in views else upos
     if "universal" in views:
         out["deprels"] = [r.partition(":")[0] for r in out["deprels"]]
+    if "text" in out and "tokens" in out:  # raw documents: the text or its tokens
+        del out["tokens" if "chars" in views else "text"]
+    if out.get("label") == NO_LABEL or "unsup" in views:  # unlabelled text, all of it
+        out.pop("label", None)
     if "binary" in views:
         label = formats.binary_label(out["label"])
         if label is None:
@@ -244,7 +251,7 @@ def task_of(spec: str) -> str:
     fmt = LOCAL_FORMATS.get(name) or CATALOG.get(name)
     if fmt is None:
         raise ValueError(_unknown(name))
-    return fmt.task
+    return fmt.task_for(views) if isinstance(fmt, LocalFormat) else fmt.task
 
 
 def _unknown(name: str) -> str:
@@ -305,7 +312,7 @@ def load_dataset(
     _check_views(name, views, fmt.views)
     if source_dir is None and data_dir is None:
         raise ValueError(f"{name!r} is read from local files: give source_dir (../shared/data?)")
-    parts = [split, f"{split}_phrases"] if "phrases" in views else [split]
+    parts = [split] + [f"{split}_{v}" for v in views if f"{split}_{v}" in fmt.files]
     if data_dir is None:
         stores = [list(fmt.read(_local_path(name, fmt, source_dir, s), s)) for s in parts]
     else:
@@ -314,7 +321,7 @@ def load_dataset(
         stores = [tfds_local.data_source(name, s, source_dir, data_dir) for s in parts]
     store = stores[0] if len(stores) == 1 else _Concat(stores)
     view = functools.partial(_local_view, views=views)
-    return Examples(store, view, fmt.task, spec, filters="binary" in views)
+    return Examples(store, view, fmt.task_for(views), spec, filters="binary" in views)
 
 
 def _read_text(pattern: str, split: str) -> list[dict]:
@@ -330,7 +337,7 @@ def _read_text(pattern: str, split: str) -> list[dict]:
 
 def _local_path(name: str, fmt: LocalFormat, source_dir, split: str) -> str:
     if split not in fmt.files:
-        available = sorted(s for s in fmt.files if not s.endswith("_phrases"))
+        available = sorted(s for s in fmt.files if "_" not in s)  # not a view's extra part
         raise ValueError(f"dataset {name!r} has no split {split!r}; expected one of {available}")
     return os.path.join(os.fspath(source_dir), fmt.files[split])
 

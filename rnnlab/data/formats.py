@@ -9,6 +9,7 @@ builders and the synthetic corpus):
     tagging / CoNLL-U        {"tokens": list[str], "tags": list[str]} (+ "lemmas": list[str])
                              (+ "heads": list[int], "deprels": list[str] with syntax=True)
     character text           a str (`read_chars`)
+    documents                {"text": str} (+ "label": int), raw text (`read_documents`)
 
 Any file may be gzip-compressed (recognised by its first bytes) and may start with a UTF-8
 byte-order mark (dropped); CRLF line ends read like LF. Tokens are split on ASCII space
@@ -177,6 +178,33 @@ def read_classes(
         return {"tokens": tokens, "label": _parse_label(label_text, num_classes)}
 
     return _read_lines(path, parse, "'LABEL ||| sentence' line", skip_bad_lines, skipped)
+
+
+def read_documents(
+    path,
+    *,
+    num_classes: int | None = None,
+    skip_bad_lines: bool = False,
+    skipped: list | None = None,
+) -> Iterator[dict]:
+    """Raw-text documents, one per line, untokenized: `LABEL ||| text` when `num_classes`
+    is given (IMDB's labelled reviews), else the bare text (its unlabelled ones)."""
+
+    def parse(line: str) -> dict:
+        if num_classes is None:
+            text, label = line, None
+        else:
+            label_text, sep, text = line.partition("|||")
+            if not sep:
+                raise _Bad("'LABEL ||| text' (no '|||' found)")
+            label = _parse_label(label_text, num_classes)
+        text = text.strip()
+        if not text:
+            raise _Bad("some text (the document is blank)")
+        return {"text": text} if label is None else {"text": text, "label": label}
+
+    what = "'LABEL ||| text' line" if num_classes else "document line"
+    return _read_lines(path, parse, what, skip_bad_lines, skipped)
 
 
 _TREE_TOKEN = re.compile(r"\(|\)|[^ \t\r\n()]+")  # ASCII whitespace only, as split_tokens

@@ -13,11 +13,16 @@ from __future__ import annotations
 
 import collections
 import dataclasses
+import os
 from collections.abc import Callable, Iterator
 
-from rnnlab.data import formats
+from rnnlab.data import formats, subwords
 
 SHAKESPEARE_VALID_FRACTION = 0.1
+IMDB_PIECES = 16_000  # SentencePiece vocabulary of the "imdb" tokens
+IMDB_FILES = {"train": "train.txt.gz", "dev": "dev.txt.gz", "test": "test.txt.gz",
+              "train_unsup": "unsup.txt.gz"}  # fmt: skip
+NO_LABEL = -1  # unlabelled reviews (stored; the views drop it)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -26,6 +31,11 @@ class LocalFormat:
     files: dict[str, str]  # split -> path under the source directory
     read: Callable[[str, str], Iterator[dict]]  # (path, split) -> stored examples
     views: tuple[str, ...] = ()
+    view_tasks: dict[str, str] = dataclasses.field(default_factory=dict)  # view -> its task
+
+    def task_for(self, views: tuple[str, ...]) -> str:
+        """The first view (in `view_tasks` order, not the spec's) that sets a task wins."""
+        return next((t for v, t in self.view_tasks.items() if v in views), self.task)
 
 
 def _read_trees(path, split):
@@ -67,6 +77,30 @@ def _read_shakespeare(path, split):
     yield {"text": formats.read_chars(path, split=part, valid_fraction=SHAKESPEARE_VALID_FRACTION)}
 
 
+def _imdb_documents(path: str, split: str) -> Iterator[dict]:
+    labelled = not split.endswith("_unsup")
+    return formats.read_documents(path, num_classes=2 if labelled else None)
+
+
+def _imdb_tokenizer(imdb_dir: str):
+    """The IMDB pieces: trained on the unlabelled reviews, then the labelled training ones
+    (never dev or test), the first `subwords.TRAIN_DOCUMENTS` of them."""
+    corpus = [os.path.join(imdb_dir, IMDB_FILES[s]) for s in ("train_unsup", "train")]
+    texts = (ex["text"] for p, s in zip(corpus, ("train_unsup", "train"), strict=True)
+             for ex in _imdb_documents(p, s))  # fmt: skip
+    return subwords.cached("imdb", texts, IMDB_PIECES, subwords.files_fingerprint(corpus))
+
+
+def _read_imdb(path, split):
+    """Reviews with their raw text, SentencePiece pieces and label (NO_LABEL: unsup)."""
+    docs = list(_imdb_documents(path, split))
+    tokenizer = _imdb_tokenizer(os.path.dirname(path))
+    for doc, tokens in zip(
+        docs, subwords.pieces(tokenizer, [d["text"] for d in docs]), strict=True
+    ):
+        yield {"text": doc["text"], "tokens": tokens, "label": doc.get("label", NO_LABEL)}
+
+
 def _splits(pattern: str, names=("train", "dev", "test")) -> dict[str, str]:
     return {s: pattern.format(n) for s, n in zip(("train", "dev", "test"), names, strict=True)}
 
@@ -101,6 +135,13 @@ LOCAL_FORMATS = {
     ),
     "ewt_lemmas": LocalFormat(
         "seq2seq", _splits("ud_english_ewt/en_ewt-ud-{}.conllu"), _read_ewt_lemmas
+    ),
+    "imdb": LocalFormat(
+        "classification",
+        {s: f"imdb/{f}" for s, f in IMDB_FILES.items()},
+        _read_imdb,
+        ("unsup", "chars"),
+        {"chars": "chars", "unsup": "lm"},
     ),
     "shakespeare": LocalFormat(
         "chars",

@@ -29,7 +29,14 @@ _FEATURES = {
         "count": tfds.features.Scalar(np.int64),
     },
 }
-_EWT_FEATURES = {"tokens": _TEXTS, "upos": _TEXTS, "xpos": _TEXTS}
+_FORMAT_FEATURES = {  # stored examples that carry more than their task's fields
+    "ewt": {"tokens": _TEXTS, "upos": _TEXTS, "xpos": _TEXTS},
+    "imdb": {
+        "text": tfds.features.Text(),
+        "tokens": _TEXTS,
+        "label": tfds.features.Scalar(np.int64),
+    },
+}
 _INTS = tfds.features.Sequence(tfds.features.Scalar(np.int64))
 _FEATURES["parsing"] = {"tokens": _TEXTS, "upos": _TEXTS, "heads": _INTS, "deprels": _TEXTS}
 
@@ -42,12 +49,12 @@ class RnnlabLocal(tfds.core.GeneratorBasedBuilder):
     BUILDER_CONFIGS = [tfds.core.BuilderConfig(name=name) for name in LOCAL_FORMATS]
     MANUAL_DOWNLOAD_INSTRUCTIONS = (
         "Pass the directory holding the files, laid out like ../shared/data "
-        "(classes/, trees/, ptb/, tags/, ud_english_ewt/, tinyshakespeare/), as manual_dir."
+        "(classes/, trees/, ptb/, tags/, ud_english_ewt/, tinyshakespeare/, imdb/), as manual_dir."
     )
 
     def _info(self) -> tfds.core.DatasetInfo:
         fmt = LOCAL_FORMATS[self.builder_config.name]
-        features = _EWT_FEATURES if self.builder_config.name == "ewt" else _FEATURES[fmt.task]
+        features = _FORMAT_FEATURES.get(self.builder_config.name, _FEATURES[fmt.task])
         return tfds.core.DatasetInfo(
             builder=self,
             features=tfds.features.FeaturesDict(features),
