@@ -6,6 +6,7 @@ single-unit sentiment probes, and text coloured by a unit (HTML and PNG).
     tokens, steps_T = text_states(run, text)                            # [T, H] per layer
     r_U = correlations(stack_units(steps_T), feature_T)
     report = probe(X_train_NxU, y_train_N, X_dev_MxU, y_dev_M)         # one unit vs all units
+    report = softmax_probe(X_train_NxU, tags_N, X_dev_MxU, tags_M)     # multi-class, all units
 
 Karpathy et al. (2015) found cells of character LSTMs that track quotes, brackets and
 the position in a line; Radford et al. (2017) one unit of a byte LSTM LM whose value
@@ -31,6 +32,7 @@ import flax.linen as nn
 import jax
 import jax.numpy as jnp
 import numpy as np
+import optax
 from matplotlib import colormaps
 from matplotlib.figure import Figure
 
@@ -62,9 +64,9 @@ def layer_states(cell, layers, xs_BxTxD, mask_BxT, carry0=None, *, bidirectional
     return steps, [dict(zip(names, jax.tree.leaves(c), strict=True)) for c in finals]
 
 
-@functools.partial(jax.jit, static_argnums=0)
-def model_states(model: nn.Module, params, tokens_BxT, mask_BxT):
-    """`layer_states` of the model's top-level recurrent stack, on the model's own inputs."""
+def _recorded_stack(model: nn.Module, params, inputs: tuple):
+    """(module, layer params, xs_BxTxD, mask_BxT, carry0) of the model's top-level
+    recurrent stack, as the model calls it on `inputs` (eval mode)."""
     seen = []
 
     def record(next_fun, args, kwargs, context):
@@ -79,15 +81,36 @@ def model_states(model: nn.Module, params, tokens_BxT, mask_BxT):
         return out
 
     with nn.intercept_methods(record):
-        model.apply({"params": params}, tokens_BxT, mask_BxT)
+        model.apply({"params": params}, *inputs)
     if len(seen) != 1:
         raise ValueError(
             f"{type(model).__name__}: expected one top-level recurrent stack, found {len(seen)}"
         )
     module, layers, (xs_BxTxD, mask, *rest), kwargs = seen[0]
-    carry0 = rest[0] if rest else kwargs.get("carry0")
+    return module, layers, xs_BxTxD, mask, rest[0] if rest else kwargs.get("carry0")
+
+
+def _stack_layer_states(module, layers, xs_BxTxD, mask_BxT, carry0):
     cell = cells.make(module.cell, module.hidden_size)
-    return layer_states(cell, layers, xs_BxTxD, mask, carry0, bidirectional=module.bidirectional)
+    return layer_states(cell, layers, xs_BxTxD, mask_BxT, carry0,
+                        bidirectional=module.bidirectional)  # fmt: skip
+
+
+@functools.partial(jax.jit, static_argnums=0)
+def model_states(model: nn.Module, params, tokens_BxT, mask_BxT, *extra):
+    """`layer_states` of the model's top-level recurrent stack, on the model's own inputs
+    (`extra`: those after the mask, e.g. a tagger's or parser's chars_BxTxW)."""
+    return _stack_layer_states(*_recorded_stack(model, params, (tokens_BxT, mask_BxT, *extra)))
+
+
+@functools.partial(jax.jit, static_argnums=0)
+def stack_states(model: nn.Module, params, tokens_BxT, mask_BxT, *extra):
+    """(xs_BxTxD, steps): what the recurrent stack reads (the word representations:
+    embeddings, with a char encoder's vectors beside them) and `layer_states` steps."""
+    module, layers, xs_BxTxD, mask, carry0 = _recorded_stack(
+        model, params, (tokens_BxT, mask_BxT, *extra)
+    )
+    return xs_BxTxD, _stack_layer_states(module, layers, xs_BxTxD, mask, carry0)[0]
 
 
 def encode_text(text: str, run: runs.Run) -> tuple[list[str], np.ndarray, int]:
@@ -236,6 +259,14 @@ def top_units(acts_TxU, features: dict[str, np.ndarray], names: list[str], k: in
 # --------------------------------------------------------------------------- probes
 
 
+def standardize(X_train_NxU, X_dev_MxU) -> tuple[np.ndarray, np.ndarray]:
+    """Both splits scaled by the TRAIN mean and std of each unit (a constant unit: by 1),
+    so that one L2 penalty means the same for every unit."""
+    mean_U, std_U = X_train_NxU.mean(0), X_train_NxU.std(0)
+    std_U = np.where(std_U > 0, std_U, 1.0)
+    return (X_train_NxU - mean_U) / std_U, (X_dev_MxU - mean_U) / std_U
+
+
 def _logistic_loss(X_PxNxK, w_PxK, y_N, l2: float) -> np.ndarray:
     z_PxN = np.einsum("pnk,pk->pn", X_PxNxK, w_PxK)
     return (np.logaddexp(0.0, z_PxN) - y_N * z_PxN).sum(-1) + 0.5 * l2 * (w_PxK**2).sum(-1)
@@ -279,9 +310,7 @@ def probe(X_train_NxU, y_train_N, X_dev_MxU, y_dev_M, *, top: int = 10, l2: floa
     for split, y in (("train", y_train), ("dev", y_dev)):
         if not np.isin(y, (0, 1)).all():
             raise ValueError(f"{split} labels must be 0/1 (use a binary view, e.g. sst:binary)")
-    mean_U, std_U = X_train_NxU.mean(0), X_train_NxU.std(0)
-    std_U = np.where(std_U > 0, std_U, 1.0)
-    z_train, z_dev = (X_train_NxU - mean_U) / std_U, (X_dev_MxU - mean_U) / std_U
+    z_train, z_dev = standardize(X_train_NxU, X_dev_MxU)
 
     def single(z_NxU):  # [U, N, 2]: bias and one unit
         return np.stack([np.ones_like(z_NxU.T), z_NxU.T], axis=-1)
@@ -311,6 +340,75 @@ def probe(X_train_NxU, y_train_N, X_dev_MxU, y_dev_M, *, top: int = 10, l2: floa
             "dev_accuracy": float(_accuracy(joint(z_dev), w_all, y_dev)[0]),
         },
         "majority_dev_accuracy": float(max(y_dev.mean(), 1 - y_dev.mean())),
+        "train_examples": len(y_train),
+        "dev_examples": len(y_dev),
+    }
+
+
+def fit_softmax(X_NxK, y_N, num_classes: int, l2: float = 1.0, *, max_steps: int = 500,
+                tol: float = 1e-6) -> jax.Array:  # fmt: skip
+    """[K, C] weights of a multinomial logistic regression (the multi-class `fit_logistic`:
+    summed cross-entropy + l2·‖W‖²/2 on every weight, a bias is a column of ones in X).
+    Newton's K·C × K·C Hessian is too big for hundreds of units and dozens of classes, so
+    L-BFGS (optax) runs under jit until the gradient per example is below `tol`. In the
+    dtype of X: float32 for speed, float64 under `jax.enable_x64` for references."""
+    X = jnp.asarray(X_NxK)
+    return _fit_softmax(X, jnp.asarray(y_N), jnp.asarray(l2, X.dtype), num_classes,
+                        max_steps, tol * len(y_N))  # fmt: skip
+
+
+@functools.partial(jax.jit, static_argnums=(3, 4))
+def _fit_softmax(X_NxK, y_N, l2, num_classes: int, max_steps: int, tol):
+    def loss(W_KxC):
+        logits_NxC = X_NxK @ W_KxC
+        nll = optax.softmax_cross_entropy_with_integer_labels(logits_NxC, y_N).sum()
+        return nll + 0.5 * l2 * jnp.sum(W_KxC**2)
+
+    solver = optax.lbfgs()
+    value_and_grad = optax.value_and_grad_from_state(loss)
+
+    def step(carry):
+        W_KxC, state = carry
+        value, grad = value_and_grad(W_KxC, state=state)
+        updates, state = solver.update(grad, state, W_KxC, value=value, grad=grad, value_fn=loss)
+        return optax.apply_updates(W_KxC, updates), state
+
+    def going(carry):
+        count = optax.tree_utils.tree_get(carry[1], "count")
+        grad = optax.tree_utils.tree_get(carry[1], "grad")
+        return (count == 0) | ((count < max_steps) & (jnp.linalg.norm(grad) >= tol))
+
+    W0_KxC = jnp.zeros((X_NxK.shape[1], num_classes), X_NxK.dtype)
+    return jax.lax.while_loop(going, step, (W0_KxC, solver.init(W0_KxC)))[0]
+
+
+def softmax_probe(X_train_NxU, labels_train_N, X_dev_MxU, labels_dev_M, *, l2: float = 1.0,
+                  max_steps: int = 500) -> dict:  # fmt: skip
+    """A multi-class linear probe on standardised features (float32): labels are any
+    values; a dev label never seen in training is always an error (as is a wrong one)."""
+    labels_train, labels_dev = np.asarray(labels_train_N), np.asarray(labels_dev_M)
+    if len(labels_train) != len(X_train_NxU) or len(labels_dev) != len(X_dev_MxU):
+        raise ValueError(
+            f"{len(X_train_NxU)}/{len(X_dev_MxU)} train/dev rows for "
+            f"{len(labels_train)}/{len(labels_dev)} labels"
+        )
+    classes, y_train = np.unique(labels_train, return_inverse=True)
+    if len(classes) < 2:
+        raise ValueError(f"a probe needs at least 2 classes in training, got {classes.tolist()}")
+    known = np.isin(labels_dev, classes)
+    y_dev = np.where(known, np.searchsorted(classes, labels_dev), -1)
+    z_train, z_dev = (
+        np.concatenate([np.ones((len(z), 1)), z], axis=1).astype(np.float32)
+        for z in standardize(X_train_NxU, X_dev_MxU)
+    )
+    W_KxC = np.asarray(fit_softmax(z_train, y_train, len(classes), l2, max_steps=max_steps))
+    majority = np.bincount(y_train).argmax()
+    return {
+        "train_accuracy": float(((z_train @ W_KxC).argmax(1) == y_train).mean()),
+        "dev_accuracy": float(((z_dev @ W_KxC).argmax(1) == y_dev).mean()),
+        "majority_dev_accuracy": float((y_dev == majority).mean()),
+        "classes": len(classes),
+        "unseen_dev_labels": int((~known).sum()),
         "train_examples": len(y_train),
         "dev_examples": len(y_dev),
     }
