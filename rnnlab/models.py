@@ -61,6 +61,7 @@ class Recurrent(nn.Module):
     bidirectional: bool = False
     dropout: float = 0.0
     levers: Levers = Levers()
+    segment_length: int = 0  # > 0: truncated BPTT (recurrent.run_truncated), forward only
 
     @nn.compact
     def __call__(self, xs_BxTxD, mask_BxT, carry0=None, *, train: bool = False):
@@ -83,6 +84,7 @@ class Recurrent(nn.Module):
             bidirectional=self.bidirectional,
             dropout_rate=rate,
             dropout_key=key,
+            segment_length=self.segment_length,
             **self.levers.run_kwargs(),
         )
 
@@ -91,6 +93,20 @@ class Recurrent(nn.Module):
         cell = cells.make(self.cell, self.hidden_size)
         carry = recurrent.initial_carry_batch(cell, batch_size)
         return [(carry, carry) if self.bidirectional else carry] * self.num_layers
+
+
+def align_ends(tokens_BxT, mask_BxT, multiple: int):
+    """Each row's real tokens moved to the end, padding first, T padded up to a multiple
+    of `multiple`: segments of K steps then end at every row's last token. A padding step
+    holds the carry, so the final states are unchanged. Masks must be prefixes (as
+    batching makes them)."""
+    B, T = tokens_BxT.shape
+    padded_T = -(-T // multiple) * multiple
+    lengths_B = jnp.sum(mask_BxT, axis=-1)
+    source_BxP = jnp.arange(padded_T)[None, :] - (padded_T - lengths_B)[:, None]
+    real_BxP = source_BxP >= 0
+    gathered = jnp.take_along_axis(tokens_BxT, jnp.clip(source_BxP, 0, T - 1), axis=1)
+    return jnp.where(real_BxP, gathered, 0), real_BxP
 
 
 def pool(hs_BxTxH, mask_BxT, carries, how: str) -> jax.Array:
@@ -115,6 +131,12 @@ class Classifier(nn.Module):
     With `aux_lm` (unidirectional only: a backward state has read the next word) a
     next-word softmax `lm_out` over the top layer's states, for an auxiliary LM loss
     while fine-tuning from an LM (Chronopoulou et al. 2019): see `with_lm`.
+
+    `truncate` K > 0 is truncated BPTT inside the sentence (unidirectional): each row is
+    moved to end at the last step (`align_ends`) and run in segments of K steps with the
+    gradient cut between them, so the loss reaches only the last K steps (the lecture's
+    weak signal from the end of a long document); forward values are unchanged. With
+    mean or max pooling every segment still gets a gradient, from its own steps.
     """
 
     vocab_size: int
@@ -128,6 +150,7 @@ class Classifier(nn.Module):
     dropout: float = 0.0
     levers: Levers = Levers()
     aux_lm: bool = False
+    truncate: int = 0
 
     def setup(self):
         check_positive(vocab_size=self.vocab_size, num_classes=self.num_classes,
@@ -137,6 +160,8 @@ class Classifier(nn.Module):
         if self.aux_lm and self.bidirectional:
             raise ValueError("aux_lm needs a unidirectional classifier (a backward state "
                              "has read the word it would predict)")  # fmt: skip
+        if self.truncate and (self.bidirectional or self.aux_lm):
+            raise ValueError("truncate needs a unidirectional classifier without aux_lm")
         self.embed = nn.Embed(self.vocab_size, self.embed_dim)
         self.rnn = Recurrent(
             self.cell,
@@ -145,6 +170,7 @@ class Classifier(nn.Module):
             self.bidirectional,
             self.dropout,
             self.levers,
+            self.truncate,
         )
         self.classify = nn.Dense(self.num_classes)
         self.drop = nn.Dropout(self.dropout)
@@ -166,6 +192,8 @@ class Classifier(nn.Module):
         return logits_BxC, self.lm_out(self.drop(hs_BxTxH, deterministic=not train))
 
     def _forward(self, tokens_BxT, mask_BxT, train: bool):
+        if self.truncate:
+            tokens_BxT, mask_BxT = align_ends(tokens_BxT, mask_BxT, self.truncate)
         xs_BxTxE = self.drop(self.embed(tokens_BxT), deterministic=not train)
         carries, hs_BxTxH = self.rnn(xs_BxTxE, mask_BxT, train=train)
         finals = [_layer_hidden(c, self.bidirectional) for c in carries]

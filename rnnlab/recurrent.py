@@ -408,12 +408,15 @@ def run_layers(
     dropout_rate: float = 0.0,
     dropout_key: jax.Array | None = None,
     return_states: bool = False,
+    segment_length: int = 0,
     **run_kwargs,
 ) -> tuple[list, jax.Array] | tuple[list, jax.Array, list]:
     """A stack of recurrent layers with dropout *between* layers (not after the last).
 
     Returns (one final carry per layer, hs_BxTxH of the top layer). Dropout needs an
-    explicit `dropout_key`; pass `dropout_rate=0` for evaluation.
+    explicit `dropout_key`; pass `dropout_rate=0` for evaluation. `segment_length` K > 0
+    runs every layer with `run_truncated` (unidirectional only): the same values, the
+    gradient cut every K steps counted from step 0.
 
     `return_states=True` adds a third item for analysis (an LSTM's c as well as h): one
     carry per layer holding that layer's carry at every step, leaves [B, T, H] (zero at
@@ -424,6 +427,13 @@ def run_layers(
     if dropout_rate > 0.0 and dropout_key is None:
         raise ValueError("dropout_rate > 0 needs an explicit dropout_key")
     layer_fn = run_bidirectional if bidirectional else run
+    if segment_length:
+        if bidirectional:
+            raise ValueError("segment_length (truncated BPTT) needs unidirectional layers")
+
+        def layer_fn(cell, params, xs_BxTxD, mask_BxT, carry0, **kwargs):
+            return run_truncated(cell, params, xs_BxTxD, mask_BxT, segment_length, carry0, **kwargs)
+
     carry0 = [None] * len(layer_params) if carry0 is None else carry0
     carries, states, hs = [], [], xs_BxTxD
     for layer, (params, c0) in enumerate(zip(layer_params, carry0, strict=True)):

@@ -6,7 +6,7 @@ import numpy as np
 import optax
 import pytest
 
-from rnnlab import losses, models
+from rnnlab import cells, losses, models, recurrent
 
 V, C, K = 23, 3, 5
 
@@ -254,3 +254,64 @@ def test_bad_sizes_and_cells_raise_clearly():
         models.Classifier(V, C, 8, -4).init(jax.random.PRNGKey(0), tokens, mask)
     with pytest.raises(ValueError, match="unknown cell"):
         models.Tagger(V, K, cell="transformer").init(jax.random.PRNGKey(0), tokens, mask)
+
+
+def test_align_ends_moves_padding_first():
+    tokens = jnp.array([[1, 2, 3, 0], [4, 5, 0, 0]])
+    mask = tokens > 0
+    aligned, real = models.align_ends(tokens, mask, 3)
+    np.testing.assert_array_equal(aligned, [[0, 0, 0, 1, 2, 3], [0, 0, 0, 0, 4, 5]])
+    np.testing.assert_array_equal(real, aligned > 0)
+
+
+@pytest.mark.parametrize("pooling", ["final", "mean"])
+def test_truncated_classifier_cuts_the_gradient_k_steps_before_each_end(pooling):
+    """Same logits as full BPTT; gradients as an independent reference per unpadded
+    sentence: segments of K words counted back from its end, run one after the other
+    with stop_gradient on the carry between them."""
+    K, V = 3, 20
+    tokens = jnp.array([[1, 2, 3, 4, 5, 6, 7], [8, 9, 10, 11, 0, 0, 0]])  # distinct ids
+    mask, labels = tokens > 0, jnp.array([1, 0])
+    kw = dict(vocab_size=V, num_classes=2, embed_dim=4, hidden_size=5, bidirectional=False,
+              pooling=pooling)  # fmt: skip
+    full, cut = models.Classifier(**kw), models.Classifier(**kw, truncate=K)
+    params = full.init(jax.random.PRNGKey(0), tokens, mask)["params"]
+    logits_cut = cut.apply({"params": params}, tokens, mask)[0]
+    logits_full = full.apply({"params": params}, tokens, mask)[0]
+    np.testing.assert_allclose(logits_cut, logits_full, atol=1e-6)
+
+    def loss(p, model):
+        logits = model.apply({"params": p}, tokens, mask)[0]
+        return optax.softmax_cross_entropy_with_integer_labels(logits, labels).sum()
+
+    def reference(p):
+        cell, total = cells.make("lstm", 5), 0.0
+        for row in range(2):
+            xs = p["embed"]["embedding"][tokens[row][mask[row]]][None]
+            L = xs.shape[1]
+            carry, hs = None, []
+            for start in [0, *range(L % K or K, L, K)]:  # [0, 1, 4] for L=7, K=3
+                stop = start + (L % K or K) if start == 0 else start + K
+                carry, h = recurrent.run(cell, p["rnn"]["layers"][0], xs[:, start:stop], None,
+                                         carry)  # fmt: skip
+                carry, hs = jax.lax.stop_gradient(carry) if stop < L else carry, [*hs, h]
+            hs = jnp.concatenate(hs, axis=1)
+            vec = cells.carry_output(carry) if pooling == "final" else hs.mean(axis=1)
+            logits = vec @ p["classify"]["kernel"] + p["classify"]["bias"]
+            total += optax.softmax_cross_entropy_with_integer_labels(
+                logits, labels[row : row + 1]
+            ).sum()
+        return total
+
+    grads = jax.grad(loss)(params, cut)
+    expected = jax.grad(reference)(params)
+    for got, want in zip(jax.tree.leaves(grads), jax.tree.leaves(expected), strict=True):
+        np.testing.assert_allclose(got, want, atol=1e-5)
+    embed_rows = np.abs(np.asarray(grads["embed"]["embedding"])).sum(axis=1)
+    reached = set(np.nonzero(embed_rows > 0)[0])
+    if pooling == "final":  # only the last K words of each sentence are reached
+        assert reached == {5, 6, 7, 9, 10, 11}
+    else:  # mean pooling: every step gets a gradient from its own output
+        assert reached == set(range(1, 12))
+    full_rows = np.abs(np.asarray(jax.grad(loss)(params, full)["embed"]["embedding"])).sum(1)
+    assert set(np.nonzero(full_rows > 0)[0]) == set(range(1, 12))

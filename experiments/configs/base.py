@@ -52,6 +52,7 @@ def base_config() -> ml_collections.ConfigDict:
     c.model.num_layers = 1
     c.model.bidirectional = True  # classifier only (the tagger is always bidirectional)
     c.model.pooling = "final"  # classifier: final | mean | max
+    c.model.truncate = 0  # classifier: > 0 = the label's gradient reaches only the last K steps
     c.model.dropout = 0.0
     c.model.tie_weights = False  # LM
     c.model.char_embed_dim = 32  # tagger character encoder (used if char_hidden_size > 0)

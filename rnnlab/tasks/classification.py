@@ -4,7 +4,7 @@ Options: pooling and bidirectionality of the Classifier; `init_from` an LM's bes
 checkpoint (rnnlab.transfer: embedding rows by word, recurrent layers) with
 `freeze_steps` / `pretrained_lr_scale`; `model.aux_lm_weight`, an auxiliary next-word
 loss in training (a unidirectional classifier only: a backward state has read the
-next word).
+next word); `model.truncate` K: truncated BPTT inside the document (models.Classifier).
 """
 
 from __future__ import annotations
@@ -18,7 +18,8 @@ from rnnlab.tasks import base
 class Classification(base.Task):
     name = "classification"
     OPTIONS = {"init_from": "initialises a classifier",
-               "model.aux_lm_weight": "is a classifier option"}  # fmt: skip
+               "model.aux_lm_weight": "is a classifier option",
+               "model.truncate": "is a classifier option"}  # fmt: skip
 
     @classmethod
     def config_errors(cls, config) -> list[str]:
@@ -26,6 +27,9 @@ class Classification(base.Task):
         if config.model.aux_lm_weight and config.model.bidirectional:
             errors.append("model.aux_lm_weight is for a unidirectional classifier (a "
                           "backward state has read the next word)")  # fmt: skip
+        if config.model.truncate and (config.model.bidirectional or config.model.aux_lm_weight):
+            errors.append("model.truncate (truncated BPTT inside a document) needs "
+                          "model.bidirectional=False and no aux_lm_weight")  # fmt: skip
         return errors
 
     def make_vocabs(self, train):
@@ -40,7 +44,7 @@ class Classification(base.Task):
             "model": "Classifier",
             "vocab_size": len(self.vocabs["words"]),
             "num_classes": max(ex["label"] for ex in train) + 1,
-            **base.model_fields(m, "bidirectional", "pooling"),
+            **base.model_fields(m, "bidirectional", "pooling", "truncate"),
             "aux_lm": m.aux_lm_weight > 0,
         }
 
