@@ -21,6 +21,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+from collections.abc import Callable
 from typing import Any
 
 import flax.linen as nn
@@ -57,8 +58,8 @@ def checkpointer(workdir: str, max_to_keep: int) -> checkpoint.Checkpointer:
 
 
 def has_checkpoint(workdir: str, *, best: bool = True) -> bool:
-    directory = checkpoint_dir(workdir, best=best)
-    return os.path.isdir(directory) and checkpoint.load_meta(directory) is not None
+    """Whether `workdir` holds a checkpoint (usable or not: `load` says which)."""
+    return bool(checkpoint.steps(checkpoint_dir(workdir, best=best)))
 
 
 def find(root: str) -> list[str]:
@@ -100,29 +101,29 @@ def load_vocabs(workdir: str) -> dict[str, Vocab]:
     names = [f for f in files if f.startswith("vocab.")]
     if names:
         return {f.split(".")[1]: Vocab.load(os.path.join(workdir, f)) for f in names}
-    meta = _meta(workdir, best=True)
+    meta = _read(workdir, True, checkpoint.load_meta)
     if "vocabs" not in meta:
         raise FileNotFoundError(f"{workdir} holds no vocabularies")
     return _old_vocabs(meta)
 
 
 def load(workdir: str, *, best: bool = True) -> Run:
-    """The model of a run's best (or latest) checkpoint, ready to apply."""
-    meta = _meta(workdir, best=best)
-    params = checkpoint.load_params(checkpoint_dir(workdir, best=best))
+    """The model of a run's best (or latest) usable checkpoint, ready to apply.
+    FileNotFoundError: no checkpoint; checkpoint.CheckpointError: none restores."""
+    step, meta, params = _read(workdir, best, checkpoint.load)
     if "model" not in meta:
-        return _load_old_layout(workdir, meta, params, best)
-    step = checkpoint.latest_step(checkpoint_dir(workdir, best=best))
+        return _load_old_layout(workdir, meta, params, step)
     return Run(workdir, meta["task"], models.build(meta["model"]), params,
                load_vocabs(workdir), load_config(workdir), step)  # fmt: skip
 
 
-def _meta(workdir: str, *, best: bool) -> dict:
+def _read(workdir: str, best: bool, read: Callable[[str], Any]) -> Any:
+    """read(directory) of a run's best (or latest) checkpoints, which must exist."""
     directory = checkpoint_dir(workdir, best=best)
-    meta = checkpoint.load_meta(directory) if os.path.isdir(directory) else None
-    if meta is None:
+    found = read(directory) if os.path.isdir(directory) else None
+    if found is None:
         raise FileNotFoundError(f"no checkpoint in {directory} (is it a training workdir?)")
-    return meta
+    return found
 
 
 # ----------------------------------------------------------------------------- old layout
@@ -147,7 +148,7 @@ def _renamed(tree: dict, head: str) -> dict:
     return out
 
 
-def _load_old_layout(workdir: str, meta: dict, params, best: bool) -> Run:
+def _load_old_layout(workdir: str, meta: dict, params, step: int) -> Run:
     from rnnlab.data import datasets
 
     config = ml_collections.ConfigDict(meta["config"])
@@ -178,5 +179,4 @@ def _load_old_layout(workdir: str, meta: dict, params, best: bool) -> Run:
     if "label_to_carry" in params:  # only the first leaves x layers x H columns were read
         width = len(jax.tree.leaves(model.apply({}, 1, method="initial_carry"))) * m.hidden_size
         params["label_to_carry"] = jax.tree.map(lambda x: x[..., :width], params["label_to_carry"])
-    step = checkpoint.latest_step(checkpoint_dir(workdir, best=best))
     return Run(workdir, task, model, params, vocabs, config, step)

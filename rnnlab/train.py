@@ -13,7 +13,8 @@ parameters at step n as a run that never stopped.
 from <workdir> if it holds a checkpoint, train, evaluate on dev every `eval_every` steps,
 keep the best checkpoint, write metrics.jsonl / TensorBoard events / curves.png /
 results.json, and return the results dict. With `model.cell = "lstm,elman"` it trains
-one model per cell (in <workdir>/<cell>) and returns them side by side.
+one model per cell (in <workdir>/<cell>) and returns them side by side; SIGTERM stops
+it after saving the model it interrupts (the rerun resumes that one, then the rest).
 
 The loop knows no kind of task: data, model, objective, evaluation sums, carried state
 and end-of-run evaluations come from the config's `rnnlab.tasks.Task`; the workdir's
@@ -171,12 +172,14 @@ def train_and_evaluate(config, workdir: str, *, on_step: Callable[[int], None] |
             sub = config.copy_and_resolve_references()
             sub.model.cell = name
             results[name] = train_and_evaluate(sub, os.path.join(workdir, name), on_step=on_step)
+            if results[name].get("preempted"):  # the rerun resumes this one, then goes on
+                return results
         runs.write_results(workdir, results)
         return results
     task = tasks.build(config)
-    runs.start(workdir, config, task.vocabs)
     start_time = time.perf_counter()
     setup = _init_or_restore(config, workdir, task)
+    runs.start(workdir, config, task.vocabs)  # after the restore: it checks the run is ours
     outcome = _step_loop(config, workdir, task, setup, on_step)
     return _finish(config, workdir, task, setup, outcome, time.perf_counter() - start_time)
 
@@ -193,7 +196,6 @@ class _Setup:
     data_iter: Any  # grain iterator; its state is checkpointed
     ckpt: checkpoint.Checkpointer
     meta: dict  # saved with every checkpoint
-    resumed: bool
 
     def save(self, *, best: bool = False) -> None:
         self.ckpt.save(self.state, self.data_iter.get_state(), self.meta, best=best)
@@ -236,13 +238,12 @@ def _init_or_restore(config, workdir: str, task: tasks.Task) -> _Setup:
             "best_step": None, "stale_evals": 0, "summary": task.summary,
             "init": init_report}  # fmt: skip
     dev = [put(b) for b in task.dev]
-    setup = _Setup(state, step_fn, jax.jit(task.eval_sums), put, dev, data_iter, ckpt, meta, False)
-    restored = ckpt.restore(state)
+    setup = _Setup(state, step_fn, jax.jit(task.eval_sums), put, dev, data_iter, ckpt, meta)
+    restored = ckpt.restore(state, meta)
     if restored is not None:
         setup.state, data_state, saved_meta = restored
         data_iter.set_state(data_state)
         meta.update({k: saved_meta[k] for k in ("best", "best_step", "stale_evals", "init")})
-        setup.resumed = True
         print(f"resumed from {workdir} at step {int(setup.state['step'])}", flush=True)
     return setup
 
@@ -294,7 +295,8 @@ def _step_loop(config, workdir: str, task: tasks.Task, setup: _Setup, on_step) -
     """Steps until the end, an early stop, SIGTERM or a non-finite loss."""
     total_steps = num_steps(config, task.steps_per_epoch)
     step = int(setup.state["step"])
-    writer = metrics_io.MetricsWriter(workdir, resume_step=step if setup.resumed else None)
+    # From the checkpoint's step (0: a fresh start): rows of a run killed after it go.
+    writer = metrics_io.MetricsWriter(workdir, resume_step=step)
     progress = metrics_io.Progress(total_steps, step, config.log_every, os.path.basename(workdir))
     metrics = _PendingMetrics(config.skip_nonfinite)
     meta, reason, last_eval, nonfinite = setup.meta, StopReason.FINISHED, None, None
@@ -376,7 +378,7 @@ def _finish(config, workdir, task: tasks.Task, setup: _Setup, outcome: _Outcome,
         results["preempted"] = True
         print(results["stopped"], flush=True)
         return results
-    best = setup.ckpt.restore(setup.state, best=True)
+    best = setup.ckpt.restore(setup.state, setup.meta, best=True)
     params = best[0]["params"] if best is not None else setup.state["params"]
     results["best_step"] = setup.meta["best_step"]
     if outcome.last_eval is not None and outcome.last_eval[0] == results["best_step"]:

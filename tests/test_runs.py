@@ -97,10 +97,10 @@ def test_a_run_reloads_with_the_same_model_vocabularies_and_predictions(tmp_path
     # Bit for bit: the dev metrics training reported, and the outputs of the checkpoint's
     # parameters restored as the train state (no name or spec involved).
     assert train.evaluate(task, run.params, task.dev) == results["dev"]
-    state = checkpoint.load_params(runs.checkpoint_dir(workdir, best=True))
+    _, _, params = checkpoint.load(runs.checkpoint_dir(workdir, best=True))
     for batch in task.dev[:2]:
         np.testing.assert_array_equal(
-            _outputs(task, run.model, run.params, batch), _outputs(task, task.model, state, batch)
+            _outputs(task, run.model, run.params, batch), _outputs(task, task.model, params, batch)
         )
     # The folder alone: moved elsewhere, the run still loads (no absolute paths inside).
     moved = shutil.move(workdir, str(tmp_path / "moved"))
