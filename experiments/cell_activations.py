@@ -31,7 +31,7 @@ import pathlib
 import time
 
 import numpy as np
-from absl import app, flags
+from absl import flags
 
 from experiments import cli
 from rnnlab import models, runs
@@ -177,6 +177,7 @@ def define_flags() -> None:
     flags.DEFINE_integer("png_tokens", 800, "tokens of the text drawn in the PNG (HTML: all)")
     flags.DEFINE_integer("columns", 80, "PNG grid width in cells")
     flags.DEFINE_bool("best", True, "the best checkpoint (else the latest)")
+    flags.mark_flags_as_required(["workdir", "text_file", "out"])
 
 
 def main(argv):
@@ -227,6 +228,4 @@ def main(argv):
 
 
 if __name__ == "__main__":
-    define_flags()
-    flags.mark_flags_as_required(["workdir", "text_file", "out"])
-    app.run(main)
+    cli.run(define_flags, main, also=(ValueError,))  # analysis: bad units, text, labels

@@ -13,9 +13,10 @@ import pathlib
 
 import jax
 import numpy as np
-from absl import app, flags
+from absl import flags
 from matplotlib.figure import Figure
 
+from experiments import cli
 from rnnlab import cells
 from rnnlab.analysis import gradients
 from rnnlab.data import pipeline, synthetic
@@ -74,7 +75,7 @@ def define_flags() -> None:
 
 
 def main(argv):
-    del argv
+    cli.start(argv)
     f = flags.FLAGS
     by_cell = measure(f.cells, f.hidden, f.embed, f.length, f.batch, f.seed)
     out = pathlib.Path(f.out)
@@ -88,5 +89,4 @@ def main(argv):
 
 
 if __name__ == "__main__":
-    define_flags()
-    app.run(main)
+    cli.run(define_flags, main)

@@ -41,7 +41,7 @@ import os
 import pathlib
 
 import numpy as np
-from absl import app, flags
+from absl import flags
 from matplotlib.figure import Figure
 
 from experiments import cli
@@ -224,22 +224,18 @@ def define_flags() -> None:
         "min_bin", 12, "plot: merge neighbouring distances until a bin has this many"
     )
     flags.DEFINE_string("out", "long_distance.png", "PNG path (JSON written beside it)")
+    flags.mark_flag_as_required("workdirs")
 
 
 def main(argv):
     cli.start(argv)
     f = flags.FLAGS
-    try:
-        workdirs = find_runs(f.workdirs)
-        labels = f.labels or labels_for(workdirs)
-        if len(labels) != len(workdirs):
-            raise ValueError(f"{len(labels)} labels for {len(workdirs)} runs: {workdirs}")
-        distances = [int(d) for d in f.distances]
-        results = evaluate_runs(
-            workdirs, labels, f.pairs, distances, f.per_distance, f.kinds, f.seed
-        )
-    except (FileNotFoundError, ValueError) as e:
-        raise SystemExit(f"error: {e}") from None
+    workdirs = find_runs(f.workdirs)
+    labels = f.labels or labels_for(workdirs)
+    if len(labels) != len(workdirs):
+        raise ValueError(f"{len(labels)} labels for {len(workdirs)} runs: {workdirs}")
+    distances = [int(d) for d in f.distances]
+    results = evaluate_runs(workdirs, labels, f.pairs, distances, f.per_distance, f.kinds, f.seed)
     out = pathlib.Path(f.out)
     plot(results, out, f.min_bin)
     meta = {"runs": dict(zip(labels, workdirs, strict=True)), "per_distance": f.per_distance}
@@ -249,6 +245,4 @@ def main(argv):
 
 
 if __name__ == "__main__":
-    define_flags()
-    flags.mark_flag_as_required("workdirs")
-    app.run(main)
+    cli.run(define_flags, main, also=(ValueError,))  # bad pair sets, labels, a non-LM run

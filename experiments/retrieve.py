@@ -8,7 +8,7 @@ a classifier's sentence vector, or an LM's final hidden state (`rnnlab.retrieval
 Prints the k nearest by cosine similarity, best first, one `cosine  sentence` line each.
 """
 
-from absl import app, flags
+from absl import flags
 
 from experiments import cli
 from rnnlab import retrieval, runs
@@ -34,6 +34,7 @@ def define_flags() -> None:
     flags.DEFINE_string("query", None, "a tokenized sentence")
     flags.DEFINE_string("corpus", None, "sentences to search, `LABEL ||| sentence` lines")
     flags.DEFINE_integer("k", 5, "neighbours to print")
+    flags.mark_flags_as_required(["workdir", "query", "corpus"])
 
 
 def main(argv):
@@ -44,6 +45,4 @@ def main(argv):
 
 
 if __name__ == "__main__":
-    define_flags()
-    flags.mark_flags_as_required(["workdir", "query", "corpus"])
-    app.run(main)
+    cli.run(define_flags, main)

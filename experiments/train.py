@@ -5,11 +5,11 @@ r"""Train and evaluate one experiment config (resumes if --workdir holds a check
         --workdir=/tmp/ptb --config.num_epochs=2      # any field: --config.<field>=<value>
 """
 
-from absl import app, flags
+from absl import flags
 from ml_collections import config_flags
 
 from experiments import cli
-from rnnlab import sharding, tasks, train
+from rnnlab import sharding, train
 
 
 def define_flags() -> None:
@@ -21,7 +21,7 @@ def define_flags() -> None:
 
 def main(argv):
     cli.start(argv)
-    config = flags.FLAGS.config
+    config = cli.config()
     if config.distributed.initialize:  # before any other JAX call
         d = config.distributed
         sharding.initialize_distributed(
@@ -29,13 +29,13 @@ def main(argv):
             d.num_processes or None,
             None if d.process_id < 0 else d.process_id,
         )
-    try:
-        results = train.train_and_evaluate(config, flags.FLAGS.workdir)
-    except tasks.ConfigError as e:
-        raise SystemExit(f"error: {e}") from None
+    results = train.train_and_evaluate(config, flags.FLAGS.workdir)
     print(train.format_results(results))
+    if results.get("preempted") or any(
+        isinstance(r, dict) and r.get("preempted") for r in results.values()
+    ):
+        raise SystemExit("preempted: rerun the same command to resume")
 
 
 if __name__ == "__main__":
-    define_flags()
-    app.run(main)
+    cli.run(define_flags, main)

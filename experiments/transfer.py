@@ -23,7 +23,7 @@ import json
 import os
 
 import numpy as np
-from absl import app, flags
+from absl import flags
 from ml_collections import config_flags
 
 from experiments import cli
@@ -65,6 +65,9 @@ def summarize(accuracy: dict[str, list[float]]) -> dict:
 def run(config, workdir: str) -> dict | None:
     """Every run (resuming what is there); the results dict, or None if preempted."""
     lm_workdir = os.path.join(workdir, "lm")
+    for c in [config.pretrain] + [arm_config(config, arm, seed, lm_workdir)
+                                  for seed in config.seeds for arm in ARMS]:  # fmt: skip
+        tasks.validate(c)  # every config error before the first step, not after the LM
     lm = train.train_and_evaluate(config.pretrain.copy_and_resolve_references(), lm_workdir)
     if lm.get("preempted"):
         return None
@@ -125,17 +128,14 @@ def define_flags() -> None:
 
 def main(argv):
     cli.start(argv)
+    config = cli.config()
     # The seeds' runs compile the same steps: compile once, reuse from disk.
     train.enable_compilation_cache(os.path.join(flags.FLAGS.workdir, "jax_cache"))
-    try:
-        results = run(flags.FLAGS.config, flags.FLAGS.workdir)
-    except tasks.ConfigError as e:
-        raise SystemExit(f"error: {e}") from None
+    results = run(config, flags.FLAGS.workdir)
     if results is None:
         raise SystemExit("preempted: rerun the same command to resume")
     print(format_table(results))
 
 
 if __name__ == "__main__":
-    define_flags()
-    app.run(main)
+    cli.run(define_flags, main)
