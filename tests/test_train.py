@@ -1,8 +1,8 @@
-"""The training loop: end to end on the synthetic corpus, exact resume after SIGTERM,
-the NaN guard, and config errors. Tiny models, a few steps each."""
+"""The training loop: end to end on the synthetic corpus, the NaN guard, and config
+errors (exact resume after SIGTERM, kills and corrupt checkpoints: test_faults.py).
+Tiny models, a few steps each."""
 
 import os
-import signal
 import tempfile
 
 import jax
@@ -43,49 +43,6 @@ def tiny_config(**overrides):
 
 def _params(workdir):
     return runs.load(str(workdir), best=False).params
-
-
-@pytest.mark.parametrize(
-    "overrides",
-    [
-        {"lm_mode": "stream"},  # the LM carry is part of the state
-        {"dataset": "synthetic:classification", "metric": "accuracy", "model.num_layers": 2},
-    ],
-)
-def test_sigterm_then_resume_matches_an_uninterrupted_run(tmp_path, overrides):
-    config = tiny_config(**{"model.dropout": 0.3, **overrides})
-    train.train_and_evaluate(config, str(tmp_path / "straight"))
-
-    def preempt(step):
-        if step == 3:
-            os.kill(os.getpid(), signal.SIGTERM)
-
-    first = train.train_and_evaluate(config, str(tmp_path / "resumed"), on_step=preempt)
-    assert first["preempted"] and first["step"] == 3
-    second = train.train_and_evaluate(config, str(tmp_path / "resumed"))
-    assert second["step"] == 8
-    straight, resumed = _params(tmp_path / "straight"), _params(tmp_path / "resumed")
-    jax.tree.map(np.testing.assert_array_equal, straight, resumed)
-
-
-def test_resume_after_a_crash_rewrites_no_metrics_rows(tmp_path):
-    """A crash after the last checkpoint: the resumed run recomputes those steps, and
-    metrics.jsonl ends up exactly as in a run that never stopped."""
-    config = tiny_config(checkpoint_every=4, eval_every=100)
-    train.train_and_evaluate(config, str(tmp_path / "straight"))
-
-    def crash(step):
-        if step == 6:
-            raise KeyboardInterrupt
-
-    with pytest.raises(KeyboardInterrupt):
-        train.train_and_evaluate(config, str(tmp_path / "crashed"), on_step=crash)
-    train.train_and_evaluate(config, str(tmp_path / "crashed"))
-    straight, crashed = (
-        (tmp_path / run / "metrics.jsonl").read_text().splitlines()
-        for run in ("straight", "crashed")
-    )
-    assert crashed == straight
 
 
 def test_class_conditioned_lm_trains_and_samples_each_class(tmp_path):
