@@ -11,9 +11,11 @@ parentheses, position in line, beginning of word, after newline; Karpathy et al.
 plus any in `--features` (an .npz of one array per feature, one value per token).
 Writes to --out: activations.html and activations.png (the text coloured by the best
 unit of each feature, and by any `--units`), activations.json (top units per feature).
-With `--labelled` (a binary labelled data set spec, e.g. sst:binary) it also fits a
-logistic probe on each unit's final (or mean) state over the train split and reports the
-best single units against a probe on all units, on the dev split (Radford et al. 2017).
+With `--labelled` (a binary labelled data set spec, e.g. sst:binary, or imdb:chars for
+raw review text) it also fits a logistic probe on each unit's final (or mean) state over
+the train split and reports the best single units against a probe on all units, on the
+dev split (Radford et al. 2017), with probe_unit.png: the best unit's value per dev
+document, by label.
 
 Measured: char_shakespeare stopped at 700 steps (2x256 LSTM, dev 1.80 nats/char), on a
 1463-character dev passage: position in line 2:c:217 r = -0.90, speaker-name lines (an
@@ -47,19 +49,46 @@ def load_features(path: str) -> dict[str, np.ndarray]:
         return {name: data[name] for name in data.files}
 
 
-def sentiment_probe(run, spec, *, source_dir, pooling, max_examples, l2) -> dict:
-    """Single-unit and all-unit logistic probes, train split -> dev split."""
+def _text(example: dict) -> str:
+    """The raw text of a document ("imdb:chars"), else the tokens joined by spaces."""
+    return example["text"] if "text" in example else " ".join(example["tokens"])
+
+
+def sentiment_probe(run, spec, *, source_dir, pooling, max_examples, l2):
+    """Single-unit and all-unit logistic probes, train split -> dev split; returns the
+    probe's report and the dev (vectors, labels)."""
     data = {}
     for split in ("train", "dev"):
         examples = datasets.load_dataset(spec, split, source_dir=source_dir)
         rows = np.arange(len(examples))
         if 0 < max_examples < len(examples):  # a seeded sample: SST files are sorted by label
             rows = np.sort(np.random.default_rng(0).choice(rows, max_examples, replace=False))
-        texts = [" ".join(examples[int(i)]["tokens"]) for i in rows]
+        texts = [_text(examples[int(i)]) for i in rows]
         labels = np.array([examples[int(i)]["label"] for i in rows])
         vecs = activations.sentence_vectors(run, texts, pooling=pooling)
         data[split] = (vecs, labels)
-    return activations.probe(*data["train"], *data["dev"], l2=l2)
+    return activations.probe(*data["train"], *data["dev"], l2=l2), data["dev"]
+
+
+def plot_unit_by_label(path, values_N, labels_N, *, unit: str, title: str) -> None:
+    """Histogram of one unit's value per dev document, by label (Radford et al.'s figure)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6, 3.2))
+    bins = np.linspace(values_N.min(), values_N.max(), 41)
+    for label, name, color in ((0, "negative", "tab:red"), (1, "positive", "tab:blue")):
+        ax.hist(values_N[labels_N == label], bins=bins, alpha=0.6, color=color,
+                label=f"{name} ({int(np.sum(labels_N == label))})")  # fmt: skip
+    ax.set_xlabel(f"unit {unit}")
+    ax.set_ylabel("dev documents")
+    ax.set_title(title, fontsize=9)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
 
 
 def analyse(
@@ -111,8 +140,10 @@ def analyse(
         labels.setdefault(names.index(unit), []).append(f"{feature} r={r:+.2f}")
     for u in extra:
         labels.setdefault(u, []).append("requested")
+    out = pathlib.Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
     if labelled:
-        result = sentiment_probe(
+        result, (dev_NxU, dev_labels_N) = sentiment_probe(
             run,
             labelled,
             source_dir=source_dir,
@@ -124,9 +155,12 @@ def analyse(
             row["unit"] = names[row["unit"]]
         report["probe"] = {"dataset": labelled, "pooling": pooling, **result}
         best_unit = result["single_units"][0]
-        labels.setdefault(names.index(best_unit["unit"]), []).append(
-            f"{labelled} probe dev acc {best_unit['dev_accuracy']:.3f}"
-        )
+        u = names.index(best_unit["unit"])
+        labels.setdefault(u, []).append(f"{labelled} probe dev acc {best_unit['dev_accuracy']:.3f}")
+        plot_unit_by_label(out / "probe_unit.png", dev_NxU[:, u], dev_labels_N,
+                           unit=best_unit["unit"],
+                           title=f"{pooling} value on {labelled} dev: single-unit accuracy "
+                                 f"{best_unit['dev_accuracy']:.3f} ({workdir})")  # fmt: skip
     panels = [
         (
             f"unit {names[u]}{' (tanh c)' if names[u].split(':')[1] == 'c' else ''}: "
@@ -136,8 +170,6 @@ def analyse(
         for u, why in labels.items()
     ]
     report["shown"] = [heading for heading, _ in panels]
-    out = pathlib.Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
     m = report["model"]
     cell = ("bi" if m["bidirectional"] else "") + m["cell"]
     title = (
@@ -222,7 +254,8 @@ def main(argv):
             f"(train {p['all_units']['train_accuracy']:.3f})"
         )
     print(
-        f"wrote activations.html, activations.png, activations.json to {f.out} "
+        f"wrote activations.html, activations.png, activations.json"
+        f"{', probe_unit.png' if 'probe' in report else ''} to {f.out} "
         f"in {time.perf_counter() - start:.1f} s"
     )
 

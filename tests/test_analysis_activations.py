@@ -197,9 +197,18 @@ def test_cli_end_to_end(tiny_run):
     assert probe["train_examples"] == probe["dev_examples"] == 9  # binary view: no neutral (2)
     assert 0 <= probe["single_units"][0]["dev_accuracy"] <= 1
     assert any("2:c:3" in heading and "requested" in heading for heading in report["shown"])
-    assert (tiny_run / "out" / "activations.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    for png in ("activations.png", "probe_unit.png"):
+        assert (tiny_run / "out" / png).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     page = (tiny_run / "out" / "activations.html").read_text()
     assert page.count("<h2>") == len(report["shown"]) and "&quot;</span>" in page
+
+
+def test_probe_reads_raw_documents_as_written():
+    from experiments import cell_activations as cli
+
+    review = {"text": "Great  film.\tReally!", "tokens": ["▁Great", "▁film"], "label": 1}
+    assert cli._text(review) == "Great  film.\tReally!"  # raw text wins: a char LM reads it
+    assert cli._text({"tokens": ["a", "film"], "label": 0}) == "a film"
 
 
 def test_bad_inputs_give_clear_errors(tiny_run, tmp_path):
