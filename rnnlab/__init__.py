@@ -1,5 +1,16 @@
-"""rnnlab: recurrent neural networks for NLP in JAX."""
+"""rnnlab: recurrent neural networks for NLP in JAX.
+
+predictor = rnnlab.load(workdir)   # a trained run as calls (rnnlab.predict)
+"""
 
 from rnnlab import builder, cells, recurrent
 
-__all__ = ["builder", "cells", "recurrent"]
+__all__ = ["Predictor", "builder", "cells", "load", "recurrent"]
+
+
+def __getattr__(name: str):
+    if name in ("load", "Predictor"):  # on first use: rnnlab.predict imports every task
+        from rnnlab import predict
+
+        return getattr(predict, name)
+    raise AttributeError(f"module 'rnnlab' has no attribute {name!r}")

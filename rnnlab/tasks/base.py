@@ -56,6 +56,15 @@ class Task:
                         "dev_examples": len(dev)}  # fmt: skip
         self.summary.update({f"{k}_vocab": len(v) for k, v in self.vocabs.items()})
 
+    @classmethod
+    def for_inference(cls, config, vocabs: dict[str, Vocab], model) -> Task:
+        """The task of a finished run without its data (`runs.load`'s config, vocabularies
+        and model): enough for the inference helpers (`parse`, `generate`, `tag`, ...),
+        which read no examples, so a trained model works where its data is absent."""
+        task = cls.__new__(cls)
+        task.config, task.vocabs, task.model, task.examples = config, vocabs, model, {}
+        return task
+
     # ------------------------------------------------------------------ config
 
     @classmethod

@@ -9,9 +9,14 @@ next word); `model.truncate` K: truncated BPTT inside the document (models.Class
 
 from __future__ import annotations
 
+import functools
+
+import jax
 import jax.numpy as jnp
+import numpy as np
 
 from rnnlab import losses, transfer
+from rnnlab.data import batching
 from rnnlab.tasks import base
 
 
@@ -66,6 +71,19 @@ class Classification(base.Task):
     def statistics(self, params, batch, carry, train: bool, key):
         stats = statistics(self.model, self.config.model.aux_lm_weight, params, batch, train, key)
         return stats, None
+
+    def class_probs(self, params, sentences) -> np.ndarray:
+        """[N, C] class probabilities of tokenized sentences (unknown words are <unk>),
+        batched by length (`batching.map_by_length`: padding is masked out)."""
+        ids_N = [self.vocabs["words"].encode(s) for s in sentences]
+        rows = min(self.config.eval_batch_size, len(ids_N))
+        fn = functools.partial(_probs, self.model, params)
+        return batching.map_by_length(fn, ids_N, rows=rows, pad_multiple=8)
+
+
+@functools.partial(jax.jit, static_argnums=0)
+def _probs(model, params, tokens_BxT, mask_BxT):
+    return jax.nn.softmax(model.apply({"params": params}, tokens_BxT, mask_BxT)[0], axis=-1)
 
 
 def statistics(model, aux_lm_weight: float, params, batch, train: bool, key) -> dict:

@@ -13,8 +13,12 @@ as dev metrics during training) and samples (`sample.num` > 0).
 
 from __future__ import annotations
 
+import functools
+
+import numpy as np
+
 from rnnlab import agreement, generate, losses
-from rnnlab.data import pipeline
+from rnnlab.data import batching, pipeline
 from rnnlab.data.vocab import EOS, PAD, UNK, Vocab
 from rnnlab.tasks import base
 
@@ -74,6 +78,12 @@ class LanguageModelling(base.Task):
         stats = losses.token_cross_entropy(logits_BxTxV, batch["targets_BxT"], batch["mask_BxT"])
         return stats, carry
 
+    def log_probs(self, params, sentences) -> np.ndarray:
+        """log p(words </s>) of each tokenized sentence, natural log, read after `<s>`
+        (a stream LM: after `</s>`), as `agreement.sentence_log_probs` scores pairs."""
+        lm = agreement.LM(self.model, params, self.vocabs["words"], stream=self.stream)
+        return agreement.sentence_log_probs(lm, sentences, batch_size=self.config.eval_batch_size)
+
     def _pairs(self, params) -> dict[str, float]:
         return agreement.minimal_pair_accuracy(
             self.model, params, self.vocabs["words"], self.config.minimal_pairs, stream=self.stream
@@ -120,6 +130,19 @@ class CharacterLM(LanguageModelling):
         if config.lm_mode != "stream":
             errors.append("character data is a stream: set lm_mode='stream'")
         return errors
+
+    def log_probs(self, params, texts) -> np.ndarray:
+        """log p(text | a line break before it) of each text, natural log: a character
+        stream has no sentence marks, so a text is read as the start of a line."""
+        ids_N = [self.vocabs["words"].encode(["\n", *text]) for text in texts]
+        return batching.map_by_length(
+            functools.partial(agreement._log_probs, self.model, params),
+            [ids[:-1] for ids in ids_N],
+            rows=min(self.config.eval_batch_size, len(ids_N)),
+            pad_multiple=8,
+            per_step=[[ids[1:] for ids in ids_N]],
+            per_row=[np.zeros(len(ids_N), np.int64)],
+        ).astype(np.float64)
 
     def make_vocabs(self, train):
         return {"words": Vocab.build_chars([ex["text"] for ex in train], reserved=(PAD, UNK))}

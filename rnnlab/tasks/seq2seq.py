@@ -31,6 +31,8 @@ from rnnlab.data import batching, pipeline
 from rnnlab.data.vocab import BOS, EOS, PAD, UNK, Vocab
 from rnnlab.tasks import base
 
+INFERENCE_MAX_LEN = 64  # tokens decoded at most by a task without its train data
+
 
 class Seq2Seq(base.Task):
     name = "seq2seq"
@@ -84,10 +86,13 @@ class Seq2Seq(base.Task):
 
     @functools.cached_property
     def max_len(self) -> int:
-        return (
-            self.config.decode.max_len
-            or max(len(ex["target"]) for ex in self.examples["train"]) + 8
-        )
+        """decode.max_len, else the longest train target + 8 (without the data, as in
+        `for_inference`: INFERENCE_MAX_LEN)."""
+        if self.config.decode.max_len:
+            return self.config.decode.max_len
+        if not self.examples:
+            return INFERENCE_MAX_LEN
+        return max(len(ex["target"]) for ex in self.examples["train"]) + 8
 
     def generate(self, params, sources, features=None, *, beam_size: int = 1) -> list[list[str]]:
         """The decoded target of each source (token lists), greedy for beam_size 1."""

@@ -7,7 +7,10 @@ Options: a character BiLSTM word encoder (`model.char_hidden_size` > 0) and word
 
 from __future__ import annotations
 
+import numpy as np
+
 from rnnlab import losses, tagging
+from rnnlab.data import batching, pipeline
 from rnnlab.data.vocab import PAD, UNK, Vocab
 from rnnlab.tasks import base
 
@@ -51,6 +54,29 @@ class Tagging(base.Task):
             {"params": params}, *self.model_inputs(batch), train=train, rngs=rngs
         )
         return losses.token_cross_entropy(logits_BxTxK, batch["tags_BxT"], batch["mask_BxT"]), None
+
+    def tag(self, params, sentences) -> list[list[str]]:
+        """The predicted tags of tokenized sentences (unknown words are <unk>, their
+        characters still read), batched by length (`batching.map_by_length`)."""
+        words, chars, tags = self.vocabs["words"], self.vocabs.get("chars"), self.vocabs["tags"]
+        encoded = [pipeline.encode({"tokens": s}, words, char_vocab=chars) for s in sentences]
+        width = max(len(s) for s in sentences)  # one output width for every batch
+
+        def fn(tokens_BxT, mask_BxT, index_B):
+            batch = {"tokens_BxT": tokens_BxT, "mask_BxT": mask_BxT}
+            if chars is not None:  # filler rows (mask all False) have no characters
+                words_B = [encoded[i]["chars"] if m else [] for i, m in
+                           zip(index_B, mask_BxT.any(-1), strict=True)]  # fmt: skip
+                batch["chars_BxTxW"] = batching.pad_chars(words_B, *tokens_BxT.shape)
+            pred_BxT = np.asarray(tagging._predict(self.model, params, batch, tags.id(PAD)))
+            out_BxW = np.zeros((len(pred_BxT), width), pred_BxT.dtype)
+            out_BxW[:, : pred_BxT.shape[1]] = pred_BxT[:, :width]
+            return out_BxW
+
+        rows = min(self.config.eval_batch_size, len(encoded))
+        ids_N, index_N = [e["tokens"] for e in encoded], np.arange(len(encoded))
+        pred_NxW = batching.map_by_length(fn, ids_N, rows=rows, pad_multiple=8, per_row=[index_N])
+        return [tags.decode(row[: len(s)]) for row, s in zip(pred_NxW, sentences, strict=True)]
 
     def extras(self, params) -> dict:
         tags = self.vocabs["tags"]

@@ -1,0 +1,145 @@
+"""rnnlab.load(workdir) -> Predictor: each kind's calls equal the same numbers computed
+directly with the run's model, batched == one at a time (padding changes nothing), and
+another kind's call is a clear error."""
+
+import functools
+import pathlib
+
+import jax
+import numpy as np
+import pytest
+from test_runs import KINDS, _chars_dir, conllu_dir
+from test_train import tiny_config
+
+import rnnlab
+from rnnlab import parsing, tasks, train
+from rnnlab.data.vocab import BOS, EOS, PAD
+
+
+@functools.cache
+def _trained(kind: str, root: str) -> str:
+    """The workdir of a tiny run of `kind` (trained once per session)."""
+    overrides = dict(KINDS[kind], num_steps=4, eval_every=4)
+    if kind == "seq2seq":
+        overrides["decode.beam_sizes"] = (1,)  # the end-of-run extras: one decoding
+    if kind == "chars":
+        overrides["source_dir"] = _chars_dir(_fresh(root, "chars_data"))
+    if kind in ("seq2seq", "parsing"):
+        overrides["source_dir"] = conllu_dir(_fresh(root, f"{kind}_data"))
+    workdir = f"{root}/{kind}"
+    train.train_and_evaluate(tiny_config(**overrides), workdir)
+    return workdir
+
+
+def _fresh(root: str, name: str) -> pathlib.Path:
+    path = pathlib.Path(root) / name
+    path.mkdir()
+    return path
+
+
+@pytest.fixture(scope="module")
+def predictor(tmp_path_factory):
+    root = str(tmp_path_factory.mktemp("predict"))
+    return lambda kind: rnnlab.load(_trained(kind, root))
+
+
+def _apply(p, *inputs):
+    return p.run.model.apply({"params": p.run.params}, *(x[None] for x in inputs))
+
+
+SENTENCES = [["The", "cats", "ran"], ["dogs"], ["mice", "is", "sleeping", "Paris", "zebra"]]
+
+
+def test_classify_is_the_softmax_of_the_classifier(predictor):
+    p = predictor("classification")
+    texts = ["a b c", "the movie was", "x"]  # unknown words are <unk>
+    got = p.classify(texts)
+    for text, out in zip(texts, got, strict=True):
+        ids = p.run.vocabs["words"].encode(text.split())
+        probs = jax.nn.softmax(_apply(p, ids, np.ones(len(ids), bool))[0][0])
+        np.testing.assert_allclose(out["probs"], probs, rtol=1e-5, atol=1e-6)
+        assert out["label"] == int(np.argmax(probs))
+        alone = p.classify([text])[0]
+        assert alone["label"] == out["label"]
+        np.testing.assert_allclose(alone["probs"], out["probs"], rtol=1e-5, atol=1e-6)
+    assert p.classify([text.split() for text in texts]) == got
+
+
+def _direct_log_prob(p, tokens):
+    ids = p.run.vocabs["words"].encode(tokens)
+    logits = _apply(p, ids[:-1], np.ones(len(ids) - 1, bool))[0][0]
+    return float(np.sum(np.take_along_axis(jax.nn.log_softmax(logits), ids[1:, None], -1)))
+
+
+def test_score_is_the_summed_log_softmax_from_s_to_end_of_sentence(predictor):
+    p = predictor("lm")
+    texts = ["a b", "c", "a b c d e f g h i j"]
+    got = p.score(texts)
+    for text, score in zip(texts, got, strict=True):
+        assert score == pytest.approx(_direct_log_prob(p, [BOS, *text.split(), EOS]), rel=1e-5)
+        assert score == pytest.approx(p.score([text])[0], rel=1e-5)
+    sample = p.generate("a", length=5, seed=1)
+    assert sample == p.generate("a", length=5, seed=1) and isinstance(sample, str)
+
+
+def test_a_character_lm_scores_characters_after_a_line_break(predictor):
+    p = predictor("chars")
+    texts = ["to be", "q", "whether or not that is"]
+    got = p.score(texts)
+    for text, score in zip(texts, got, strict=True):
+        assert score == pytest.approx(_direct_log_prob(p, ["\n", *text]), rel=1e-5)
+        assert score == pytest.approx(p.score([text])[0], rel=1e-5)
+    assert p.generate("to", length=7, temperature=0.0).startswith("to")
+    assert len(p.generate("to", length=7, temperature=0.0)) == 9
+
+
+def test_tag_is_the_argmax_of_the_tagger(predictor):
+    p = predictor("tagging")
+    got = p.tag(SENTENCES)
+    assert got == [p.tag([s])[0] for s in SENTENCES]
+    vocabs = p.run.vocabs
+    for sentence, tags in zip(SENTENCES, got, strict=True):
+        chars = [vocabs["chars"].encode(w) for w in sentence]
+        chars_TxW = np.zeros((len(sentence), max(map(len, chars))), np.int32)
+        for t, c in enumerate(chars):
+            chars_TxW[t, : len(c)] = c
+        ids = vocabs["words"].encode(sentence)
+        logits = np.array(_apply(p, ids, np.ones(len(ids), bool), chars_TxW)[0])
+        logits[:, vocabs["tags"].id(PAD)] = -np.inf  # padding is never a tag
+        assert tags == vocabs["tags"].decode(logits.argmax(-1))
+
+
+def test_parse_gives_trees_and_what_the_task_parses(predictor):
+    p = predictor("parsing")
+    got = p.parse_many(SENTENCES)
+    assert got == [p.parse(" ".join(s)) for s in SENTENCES]
+    task = tasks.build(p.run.config)  # the run's data and its own parse
+    expected = task.parse(p.run.params, SENTENCES)
+    assert [(g["heads"], g["deprels"]) for g in got] == [(list(h), list(r)) for h, r in expected]
+    for sentence, out in zip(SENTENCES, got, strict=True):
+        assert len(out["heads"]) == len(out["deprels"]) == len(sentence)
+        assert parsing.is_tree(out["heads"])
+
+
+def test_lemmatize_decodes_each_word_as_the_task_does(predictor):
+    p = predictor("seq2seq")
+    words, upos = ["cats", "ran", "Paris", "unseen"], ["NOUN", "VERB", "PROPN", "NOUN"]
+    got = p.lemmatize(words, upos)
+    assert got == [p.lemmatize([w], [u])[0] for w, u in zip(words, upos, strict=True)]
+    task = tasks.build(p.run.config)
+    expected = task.generate(p.run.params, [list(w) for w in words], upos)
+    assert got == ["".join(e) for e in expected]
+    with pytest.raises(ValueError, match="UPOS"):
+        p.lemmatize(words)
+
+
+def test_another_kinds_call_is_a_clear_error(predictor):
+    p = predictor("classification")
+    for call in (lambda: p.score(["a"]), lambda: p.tag([["a"]]), lambda: p.parse("a b"),
+                 lambda: p.lemmatize(["a"], ["NOUN"]), lambda: p.generate("a")):  # fmt: skip
+        with pytest.raises(ValueError, match="holds a 'classification' model"):
+            call()
+    with pytest.raises(ValueError, match="classify.*'tagging' model"):
+        predictor("tagging").classify(["a"])
+    with pytest.raises(ValueError, match="no tokens"):
+        p.classify([""])
