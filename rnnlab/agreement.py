@@ -108,7 +108,7 @@ def _ptb_token(raw: str) -> list[str]:
 
 
 @functools.partial(jax.jit, static_argnums=0)
-def _log_probs(model, params, inputs_BxT, mask_BxT, targets_BxT, start_B):
+def masked_log_probs(model, params, inputs_BxT, mask_BxT, targets_BxT, start_B):
     """The model reads every real step; only those from the row's `start` on are summed."""
     logits_BxTxV, _ = model.apply({"params": params}, inputs_BxT, mask_BxT)
     scored_BxT = mask_BxT & (jnp.arange(mask_BxT.shape[1])[None, :] >= start_B[:, None])
@@ -128,7 +128,7 @@ def sentence_log_probs(
     starts_N = np.zeros(len(ids_N), np.int64) if starts is None else np.asarray(starts)
     inputs_N, targets_N = [ids[:-1] for ids in ids_N], [ids[1:] for ids in ids_N]
     lp_N = batching.map_by_length(
-        functools.partial(_log_probs, lm.model, lm.params),
+        functools.partial(masked_log_probs, lm.model, lm.params),
         inputs_N,
         rows=min(batch_size, len(ids_N)),
         pad_multiple=8,

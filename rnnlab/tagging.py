@@ -69,7 +69,8 @@ def entity_scores(gold: Sequence[Sequence[str]], pred: Sequence[Sequence[str]]) 
 
 
 @functools.partial(jax.jit, static_argnums=(0, 3))
-def _predict(model, params, batch, pad_id: int):
+def predict_ids(model, params, batch, pad_id: int):
+    """Tag ids [B, T] of a batch: the argmax over tags other than padding."""
     logits_BxTxK = model.apply(
         {"params": params}, batch["tokens_BxT"], batch["mask_BxT"], batch.get("chars_BxTxW")
     )
@@ -81,7 +82,7 @@ def predict_tags(model, params, batches, tags: Vocab) -> tuple[list[list[str]], 
     """(gold, predicted) tag strings of every real sentence of `batches` (tagging batches)."""
     gold, pred = [], []
     for batch in batches:
-        pred_BxT = np.asarray(_predict(model, params, batch, tags.id(PAD)))
+        pred_BxT = np.asarray(predict_ids(model, params, batch, tags.id(PAD)))
         for row_T, gold_T, mask_T in zip(
             pred_BxT, batch["tags_BxT"], batch["mask_BxT"], strict=True
         ):

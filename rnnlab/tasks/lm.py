@@ -136,7 +136,7 @@ class CharacterLM(LanguageModelling):
         stream has no sentence marks, so a text is read as the start of a line."""
         ids_N = [self.vocabs["words"].encode(["\n", *text]) for text in texts]
         return batching.map_by_length(
-            functools.partial(agreement._log_probs, self.model, params),
+            functools.partial(agreement.masked_log_probs, self.model, params),
             [ids[:-1] for ids in ids_N],
             rows=min(self.config.eval_batch_size, len(ids_N)),
             pad_multiple=8,

@@ -68,7 +68,7 @@ class Tagging(base.Task):
                 words_B = [encoded[i]["chars"] if m else [] for i, m in
                            zip(index_B, mask_BxT.any(-1), strict=True)]  # fmt: skip
                 batch["chars_BxTxW"] = batching.pad_chars(words_B, *tokens_BxT.shape)
-            pred_BxT = np.asarray(tagging._predict(self.model, params, batch, tags.id(PAD)))
+            pred_BxT = np.asarray(tagging.predict_ids(self.model, params, batch, tags.id(PAD)))
             out_BxW = np.zeros((len(pred_BxT), width), pred_BxT.dtype)
             out_BxW[:, : pred_BxT.shape[1]] = pred_BxT[:, :width]
             return out_BxW
