@@ -4,6 +4,7 @@ another kind's call is a clear error."""
 
 import functools
 import pathlib
+import shutil
 
 import jax
 import numpy as np
@@ -12,7 +13,7 @@ from test_runs import KINDS, _chars_dir, conllu_dir
 from test_train import tiny_config
 
 import rnnlab
-from rnnlab import parsing, tasks, train
+from rnnlab import cells, parsing, tasks, train
 from rnnlab.data.vocab import BOS, EOS, PAD
 
 
@@ -143,3 +144,120 @@ def test_another_kinds_call_is_a_clear_error(predictor):
         predictor("tagging").classify(["a"])
     with pytest.raises(ValueError, match="no tokens"):
         p.classify([""])
+
+
+def _outputs(p) -> list:
+    """Every call a kind has, on fixed inputs (sampling with a fixed seed)."""
+    texts = ["a b c", "the movie was", "x"]
+    if p.kind in EMBEDS_OF:
+        yield p.embed(EMBEDS_OF[p.kind])
+    if p.kind == "classification":
+        yield p.classify(texts)
+    elif p.kind in ("lm", "chars"):
+        yield p.score(texts)
+        yield p.generate("a", length=5, seed=3)
+    elif p.kind == "tagging":
+        yield p.tag(SENTENCES)
+    elif p.kind == "parsing":
+        yield p.parse_many(SENTENCES)
+    else:
+        yield p.lemmatize(["cats", "ran"], ["NOUN", "VERB"])
+
+
+EMBEDS_OF = {"classification": ["a b c", "x y"], "lm": ["a b c", "x y"], "chars": ["to be", "q"],
+             "tagging": SENTENCES, "seq2seq": ["cats", "ran", "Paris"]}  # fmt: skip
+
+
+@pytest.mark.parametrize("kind", sorted(KINDS))
+def test_an_exported_file_alone_gives_the_same_outputs_bit_for_bit(predictor, tmp_path, kind):
+    workdir = predictor(kind).run.workdir
+    copy = tmp_path / "run"
+    shutil.copytree(workdir, copy)
+    path = rnnlab.export(str(copy), str(tmp_path / "model.rnnlab"))
+    shutil.rmtree(copy)  # no run folder (and no data: for_inference reads none)
+    exported = rnnlab.load(path)
+    assert exported.kind == kind and exported.run.step == predictor(kind).run.step
+    for got, expected in zip(_outputs(exported), _outputs(predictor(kind)), strict=True):
+        if isinstance(got, np.ndarray):
+            np.testing.assert_array_equal(got, expected)
+        else:
+            assert got == expected
+
+
+def test_bad_paths_and_files_are_one_sentence(predictor, tmp_path):
+    with pytest.raises(ValueError, match="neither a training run folder .* nor a file"):
+        rnnlab.load(str(tmp_path))
+    (tmp_path / "notes.txt").write_text("not a model")
+    with pytest.raises(ValueError, match="notes.txt is not a model file written by rnnlab"):
+        rnnlab.load(str(tmp_path / "notes.txt"))
+    path = rnnlab.export(predictor("lm").run.workdir, str(tmp_path / "lm.rnnlab"))
+    data = pathlib.Path(path).read_bytes()
+    pathlib.Path(path).write_bytes(data[: len(data) // 2])  # a truncated download
+    with pytest.raises(ValueError, match="lm.rnnlab is not a model file written by rnnlab"):
+        rnnlab.load(path)
+    with pytest.raises(ValueError, match="embed\\(\\) is for .* holds a 'parsing' model"):
+        predictor("parsing").embed(["a b"])
+
+
+def test_embed_is_the_classifiers_sentence_vector(predictor):
+    p = predictor("classification")
+    texts = EMBEDS_OF["classification"]
+    got_NxS = p.embed(texts)
+    for text, vector in zip(texts, got_NxS, strict=True):
+        ids = p.run.vocabs["words"].encode(text.split())
+        np.testing.assert_allclose(vector, _apply(p, ids, np.ones(len(ids), bool))[1][0],
+                                   rtol=1e-5, atol=1e-6)  # fmt: skip
+
+
+@pytest.mark.parametrize("kind", ["lm", "chars"])
+def test_an_lms_embedding_is_the_state_that_predicts_the_next_token(predictor, kind):
+    p = predictor(kind)
+    texts = EMBEDS_OF[kind]
+    got_NxH = p.embed(texts)
+    start = "\n" if kind == "chars" else BOS
+    for text, h_H in zip(texts, got_NxH, strict=True):
+        ids = p.run.vocabs["words"].encode([start, *(text if kind == "chars" else text.split())])
+        logits_V = _apply(p, ids, np.ones(len(ids), bool))[0][0, -1]
+        out = p.run.params["out"]  # untied: logits = h W + b
+        from_h = h_H @ out["kernel"] + out["bias"]
+        np.testing.assert_allclose(from_h, logits_V, rtol=1e-5, atol=1e-5)
+        np.testing.assert_allclose(p.embed([text])[0], h_H, rtol=1e-5, atol=1e-6)
+
+
+def test_a_taggers_embedding_is_its_birnns_last_forward_and_first_backward_state(predictor):
+    p = predictor("tagging")
+    got_NxD = p.embed(SENTENCES)
+    H = p.run.config.model.hidden_size
+    assert got_NxD.shape == (len(SENTENCES), 2 * H)
+    for sentence, vector in zip(SENTENCES, got_NxD, strict=True):
+        hs_TxD = _tagger_states(p, sentence)
+        np.testing.assert_allclose(vector[:H], hs_TxD[-1, :H], rtol=1e-5, atol=1e-6)
+        np.testing.assert_allclose(vector[H:], hs_TxD[0, H:], rtol=1e-5, atol=1e-6)
+
+
+def _tagger_states(p, sentence):
+    """The top BiRNN layer's states of one sentence (every call captured)."""
+    vocabs = p.run.vocabs
+    chars = [vocabs["chars"].encode(w) for w in sentence]
+    chars_TxW = np.zeros((len(sentence), max(map(len, chars))), np.int32)
+    for t, c in enumerate(chars):
+        chars_TxW[t, : len(c)] = c
+    ids = vocabs["words"].encode(sentence)
+    _, state = p.run.model.apply(
+        {"params": p.run.params}, ids[None], np.ones((1, len(ids)), bool), chars_TxW[None],
+        capture_intermediates=True, mutable=["intermediates"],
+    )  # fmt: skip
+    return np.asarray(state["intermediates"]["rnn"]["__call__"][0][1][0])
+
+
+def test_a_lemmatizers_embedding_is_its_encoders_final_state(predictor):
+    p = predictor("seq2seq")
+    words = EMBEDS_OF["seq2seq"]
+    got_NxD = p.embed(words)
+    for word, vector in zip(words, got_NxD, strict=True):
+        ids = p.run.vocabs["words"].encode(list(word))
+        mask = np.ones((1, len(ids)), bool)
+        memory = p.run.model.apply({"params": p.run.params}, ids[None], mask,
+                                   np.zeros(1, np.int32), method="encode")  # fmt: skip
+        h_D = cells.carry_output(memory["carry"][-1])[0]  # forward and backward
+        np.testing.assert_allclose(vector, h_D, rtol=1e-5, atol=1e-6)
