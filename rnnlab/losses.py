@@ -34,6 +34,51 @@ def token_cross_entropy(
     return _sums(nll_BxT, correct_BxT, mask_BxT.astype(bool))
 
 
+def log_uniform_log_probs(ids, vocab_size: int) -> jax.Array:
+    """log Q(id) of the log-uniform (Zipfian) distribution over ids 0..V-1, which fits a
+    vocabulary ranked by frequency (rnnlab's are): Q(k) = log((k+2)/(k+1)) / log(V+1)."""
+    ids = jnp.asarray(ids, jnp.float32)
+    return jnp.log(jnp.log1p(1.0 / (ids + 1.0)) / np.log(vocab_size + 1.0))
+
+
+def log_uniform_sample(key: jax.Array, num_samples: int, vocab_size: int) -> jax.Array:
+    """`num_samples` ids drawn with replacement from `log_uniform_log_probs`, by its
+    inverse CDF: floor(exp(u log(V+1))) - 1 for u uniform in [0, 1)."""
+    u_S = jax.random.uniform(key, (num_samples,))
+    ids_S = jnp.floor(jnp.exp(u_S * np.log(vocab_size + 1.0))).astype(jnp.int32) - 1
+    return jnp.clip(ids_S, 0, vocab_size - 1)
+
+
+def sampled_token_cross_entropy(
+    features_BxTxF: jax.Array,
+    W_VxF: jax.Array,
+    b_V: jax.Array,
+    targets_BxT: jax.Array,
+    mask_BxT: jax.Array,
+    key: jax.Array,
+    num_samples: int,
+) -> dict[str, jax.Array]:
+    """`token_cross_entropy` of the softmax `features @ W.T + b` estimated by sampled
+    softmax (Jean et al. 2015), for training only: each token's target against
+    `num_samples` words drawn log-uniformly with replacement and shared by the batch,
+    every logit corrected by -log(expected count) and samples equal to the target
+    removed (TensorFlow's `sampled_softmax_loss`). The cost of the output layer drops
+    from V to num_samples columns per token. "correct": the target beats every sample."""
+    V = W_VxF.shape[0]
+    sampled_S = log_uniform_sample(key, num_samples, V)
+    log_count_S = np.log(num_samples) + log_uniform_log_probs(sampled_S, V)
+    log_count_BxT = np.log(num_samples) + log_uniform_log_probs(targets_BxT, V)
+    W_SxF = W_VxF[sampled_S]
+    true_BxT = jnp.einsum("btf,btf->bt", features_BxTxF, W_VxF[targets_BxT]) + b_V[targets_BxT]
+    sampled_BxTxS = jnp.einsum("btf,sf->bts", features_BxTxF, W_SxF) + b_V[sampled_S]
+    hit_BxTxS = sampled_S == targets_BxT[..., None]
+    sampled_BxTxS = jnp.where(hit_BxTxS, -jnp.inf, sampled_BxTxS - log_count_S)
+    logits_BxTx1pS = jnp.concatenate([(true_BxT - log_count_BxT)[..., None], sampled_BxTxS], -1)
+    nll_BxT = jax.nn.logsumexp(logits_BxTx1pS, axis=-1) - logits_BxTx1pS[..., 0]
+    correct_BxT = jnp.argmax(logits_BxTx1pS, -1) == 0
+    return _sums(nll_BxT, correct_BxT, mask_BxT.astype(bool))
+
+
 def sequence_cross_entropy(
     logits_BxC: jax.Array, labels_B: jax.Array, real_B: jax.Array
 ) -> dict[str, jax.Array]:

@@ -249,19 +249,29 @@ class LanguageModel(nn.Module):
 
     def __call__(self, inputs_BxT, mask_BxT, carry=None, labels_B=None, *, train=False):
         """Returns (logits_BxTxV, final carry: one per layer)."""
+        features_BxTxF, carry = self.features(inputs_BxT, mask_BxT, carry, labels_B, train=train)
+        if not self.tie_weights:
+            return self.out(features_BxTxF), carry
+        return self.embed.attend(features_BxTxF) + self.out_bias, carry
+
+    def features(self, inputs_BxT, mask_BxT, carry=None, labels_B=None, *, train=False):
+        """(the softmax's inputs features_BxTxF, final carry): logits = features @ W.T + b
+        with (W_VxF, b_V) = `output_weights()`, for a sampled softmax in training."""
         if carry is None:
             carry = self.initial_carry(inputs_BxT.shape[0], labels_B)
         xs_BxTxE = self.drop(self.embed(inputs_BxT), deterministic=not train)
         carry, hs_BxTxH = self.rnn(xs_BxTxE, mask_BxT, carry, train=train)
         hs_BxTxH = self.drop(hs_BxTxH, deterministic=not train)
-        return self.logits(hs_BxTxH), carry
-
-    def logits(self, hs_BxTxH):
-        if not self.tie_weights:
-            return self.out(hs_BxTxH)
-        if self.hidden_size != self.embed_dim:
+        if self.tie_weights and self.hidden_size != self.embed_dim:
             hs_BxTxH = self.project(hs_BxTxH)
-        return self.embed.attend(hs_BxTxH) + self.out_bias
+        return hs_BxTxH, carry
+
+    def output_weights(self):
+        """(W_VxF, b_V) of the softmax: the embedding when tied, else `out`'s kernel.T."""
+        if self.tie_weights:
+            return self.embed.embedding, self.out_bias
+        out = self.out.variables["params"]
+        return out["kernel"].T, out["bias"]
 
     def initial_carry(self, batch_size: int, labels_B=None):
         zeros = self.rnn.initial_carry(batch_size)
@@ -373,7 +383,8 @@ class EncoderDecoder(nn.Module):
     feature) chooses how the target is made, e.g. copy / lowercase the source or generate
     it (Stanza's lemmatizer): long or unseen sources are copied whole, not regenerated.
 
-    `__call__` is teacher-forced (the whole target in one `recurrent.run`); `encode` +
+    `__call__` is teacher-forced (the whole target in one `recurrent.run`; `teacher_forced`
+    stops before the softmax, for a sampled softmax in training); `encode` +
     `step` decode one token at a time (greedy or beam search, rnnlab.decode), with the
     `memory` dict as the carry.
     """
@@ -423,12 +434,20 @@ class EncoderDecoder(nn.Module):
             self.edit_logits(memory)
         return self.decode(memory, inputs_BxT, mask_BxT, train=train)[0]
 
-    def with_edits(self, source_BxS, source_mask_BxS, inputs_BxT, mask_BxT, features_B=None,
-                   *, train: bool = False):  # fmt: skip
-        """(teacher-forced logits_BxTxV, edit logits_BxE)."""
+    def teacher_forced(self, source_BxS, source_mask_BxS, inputs_BxT, mask_BxT, features_B=None,
+                       *, train: bool = False):  # fmt: skip
+        """(the softmax's inputs features_BxTxD, edit logits_BxE or None): logits =
+        features @ W.T + b with (W_VxD, b_V) = `output_weights()`, so that training may
+        use a sampled softmax."""
         memory = self.encode(source_BxS, source_mask_BxS, features_B, train=train)
-        logits_BxTxV = self.decode(memory, inputs_BxT, mask_BxT, train=train)[0]
-        return logits_BxTxV, self.edit_logits(memory, train=train)
+        features_BxTxD = self.decode_features(memory, inputs_BxT, mask_BxT, train=train)[0]
+        edits_BxE = self.edit_logits(memory, train=train) if self.num_edits > 0 else None
+        return features_BxTxD, edits_BxE
+
+    def output_weights(self):
+        """(W_VxD, b_V) of the softmax `out`."""
+        out = self.out.variables["params"]
+        return out["kernel"].T, out["bias"]
 
     def edit_logits(self, memory, *, train: bool = False):
         """Edit classifier logits_BxE from the top encoder layer's final state (+ feature)."""
@@ -452,6 +471,13 @@ class EncoderDecoder(nn.Module):
     def decode(self, memory, inputs_BxT, mask_BxT, *, train: bool = False):
         """(logits_BxTxV, memory with the carry after each row's last real step,
         attention weights_BxTxS or None)."""
+        features_BxTxD, memory, weights_BxTxS = self.decode_features(
+            memory, inputs_BxT, mask_BxT, train=train
+        )
+        return self.out(features_BxTxD), memory, weights_BxTxS
+
+    def decode_features(self, memory, inputs_BxT, mask_BxT, *, train: bool = False):
+        """`decode` up to the softmax: (its inputs features_BxTxD, memory, weights)."""
         xs_BxTxE = self.drop(self.embed(inputs_BxT), deterministic=not train)
         if "feature_BxF" in memory:
             feature_BxTxF = jnp.broadcast_to(
@@ -465,8 +491,8 @@ class EncoderDecoder(nn.Module):
             weights_BxTxS = masked_softmax(self._scores(hs_BxTxD, states_BxSxD), memory["mask_BxS"])
             context_BxTxD = jnp.einsum("bts,bsd->btd", weights_BxTxS, states_BxSxD)
             hs_BxTxD = jnp.tanh(self.combine(jnp.concatenate([hs_BxTxD, context_BxTxD], -1)))
-        logits_BxTxV = self.out(self.drop(hs_BxTxD, deterministic=not train))
-        return logits_BxTxV, {**memory, "carry": carry}, weights_BxTxS
+        features_BxTxD = self.drop(hs_BxTxD, deterministic=not train)
+        return features_BxTxD, {**memory, "carry": carry}, weights_BxTxS
 
     def step(self, memory, tokens_B):
         """One decoding step: (memory with the new carry, next-token logits_BxV)."""

@@ -54,6 +54,9 @@ def validate(config) -> None:
             for path, what in task.OPTIONS.items():
                 if name != kind and _get(config, path):
                     errors.append(f"{path} {what}; this config's task is {kind!r}")
+        if config.model.sampled_softmax and kind not in ("lm", "chars", "seq2seq"):
+            errors.append(f"model.sampled_softmax is an LM / seq2seq option; this config's "
+                          f"task is {kind!r}")  # fmt: skip
         errors += REGISTRY[kind].config_errors(config)
     if errors:
         raise ConfigError("bad config:\n  " + "\n  ".join(errors))
@@ -77,6 +80,8 @@ def _common_errors(config) -> list[str]:
     for name in str(m.cell).split(","):
         if name.strip().lower() not in cells.CELLS:
             errors.append(f"unknown cell {name!r}; expected one of {sorted(cells.CELLS)}")
+    if not isinstance(m.sampled_softmax, int) or m.sampled_softmax < 0:
+        errors.append(f"model.sampled_softmax must be an int >= 0, got {m.sampled_softmax!r}")
     if not 0.0 <= m.dropout < 1.0:
         errors.append(f"model.dropout must be in [0, 1), got {m.dropout}")
     if not m.aux_lm_weight >= 0.0:

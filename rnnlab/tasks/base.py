@@ -152,6 +152,20 @@ class Task:
         """(masked loss statistics of rnnlab.losses [+ "aux_loss"], carry out)."""
         raise NotImplementedError
 
+    def token_loss(self, params, features_BxTxF, batch, key) -> dict[str, jax.Array]:
+        """Training statistics per target token from the softmax's inputs (a model with
+        `output_weights`): with `model.sampled_softmax` = S > 0, a sampled softmax over
+        the target and S log-uniform samples (`losses.sampled_token_cross_entropy`: its
+        loss is an estimate, its accuracy "target beats the samples"); else the full one.
+        Evaluation always takes the full softmax."""
+        W_VxF, b_V = self.model.apply({"params": params}, method="output_weights")
+        targets_BxT, mask_BxT = batch["targets_BxT"], batch["mask_BxT"]
+        num_samples = self.config.model.sampled_softmax
+        if num_samples > 0:
+            return losses.sampled_token_cross_entropy(features_BxTxF, W_VxF, b_V, targets_BxT,
+                                                      mask_BxT, key, num_samples)  # fmt: skip
+        return losses.token_cross_entropy(features_BxTxF @ W_VxF.T + b_V, targets_BxT, mask_BxT)
+
     def loss(self, params, batch, key, carry=None):
         """(scalar to minimise, (metrics, carry out)): the normaliser and any auxiliary
         term are in the scalar; the metrics are the task's own loss and accuracy."""

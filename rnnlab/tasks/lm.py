@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import functools
 
+import jax
 import numpy as np
 
 from rnnlab import agreement, generate, losses
@@ -65,18 +66,17 @@ class LanguageModelling(base.Task):
         )
 
     def statistics(self, params, batch, carry, train: bool, key):
-        rngs = {"dropout": key} if train else {}
-        logits_BxTxV, carry = self.model.apply(
-            {"params": params},
-            batch["inputs_BxT"],
-            batch["mask_BxT"],
-            carry,
-            batch.get("labels_B"),
-            train=train,
-            rngs=rngs,
+        inputs = (batch["inputs_BxT"], batch["mask_BxT"], carry, batch.get("labels_B"))
+        if not train:
+            logits_BxTxV, carry = self.model.apply({"params": params}, *inputs)
+            stats = losses.token_cross_entropy(
+                logits_BxTxV, batch["targets_BxT"], batch["mask_BxT"]
+            )
+            return stats, carry
+        features_BxTxF, carry = self.model.apply(
+            {"params": params}, *inputs, train=True, rngs={"dropout": key}, method="features"
         )
-        stats = losses.token_cross_entropy(logits_BxTxV, batch["targets_BxT"], batch["mask_BxT"])
-        return stats, carry
+        return self.token_loss(params, features_BxTxF, batch, jax.random.fold_in(key, 1)), carry
 
     def log_probs(self, params, sentences) -> np.ndarray:
         """log p(words </s>) of each tokenized sentence, natural log, read after `<s>`

@@ -68,16 +68,18 @@ class Seq2Seq(base.Task):
     def statistics(self, params, batch, carry, train: bool, key):
         """Per target token; in training with edits, "aux_loss" is the edit classifier's
         cross-entropy per example."""
-        rngs = {"dropout": key} if train else {}
-        with_edits = train and self.model.num_edits > 0
-        method = "with_edits" if with_edits else "__call__"
-        outputs = self.model.apply({"params": params}, *self.model_inputs(batch), train=train,
-                                   rngs=rngs, method=method)  # fmt: skip
-        logits_BxTxV = outputs[0] if with_edits else outputs
-        stats = losses.token_cross_entropy(logits_BxTxV, batch["targets_BxT"], batch["mask_BxT"])
-        if with_edits:
+        if not train:
+            logits_BxTxV = self.model.apply({"params": params}, *self.model_inputs(batch))
+            return losses.token_cross_entropy(logits_BxTxV, batch["targets_BxT"],
+                                              batch["mask_BxT"]), None  # fmt: skip
+        features_BxTxD, edits_BxE = self.model.apply(
+            {"params": params}, *self.model_inputs(batch), train=True, rngs={"dropout": key},
+            method="teacher_forced",
+        )  # fmt: skip
+        stats = self.token_loss(params, features_BxTxD, batch, jax.random.fold_in(key, 1))
+        if edits_BxE is not None:
             real_B = jnp.any(batch["mask_BxT"], axis=-1)
-            stats["aux_loss"] = losses.sequence_cross_entropy(outputs[1], batch["edits_B"], real_B)[
+            stats["aux_loss"] = losses.sequence_cross_entropy(edits_BxE, batch["edits_B"], real_B)[
                 "loss"
             ]
         return stats, None
