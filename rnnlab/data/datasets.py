@@ -22,6 +22,11 @@
     synthetic      no files: "synthetic:lm", "synthetic:classification", "synthetic:tagging"
     text:PATH      any text, one sentence per line, space-separated tokens (lm); PATH may
                    hold "{split}" ("text:/data/{split}.txt"), else it is the train split only
+    tsv:PATH?text=review&label=stars   a user's TSV (header line) or JSON Lines file
+    jsonl:PATH?text=words&tags=ner     (`user_formats`): the fields named decide the task
+                   (label: classification, string labels, any number of classes; tags:
+                   tagging; text only: lm); PATH may hold "{split}", as for text:
+    NAME           examples in memory: `register(NAME, {"train": [...], "dev": [...]})`
     TFDS catalog   glue/sst2, imdb_reviews, tiny_shakespeare, universal_dependencies/en_ewt
                    (":xpos" view), lm1b -- downloaded by TFDS (needs network)
     views          binary (SST-2 view of sst / sst_trees), phrases (sst_trees), xpos,
@@ -29,12 +34,13 @@
                    combine with commas: "sst_trees:phrases,binary"
     A+B            the examples of A, then those of B, in the fields they share: "ptb+sst"
                    is PTB and SST sentences as one LM corpus (task "lm"; labels dropped);
-                   so a text: path must not contain "+"
+                   so a text:, tsv: or jsonl: path must not contain "+"
 
 Splits are "train", "dev" and "test" ("valid"/"validation" mean "dev").
 
 Examples come back in one schema per task, whatever the origin:
     classification {"tokens": list[str], "label": int}   lm {"tokens": list[str]}
+                   (labels a user's data names: `Examples.label_names`, in id order)
     tagging {"tokens": list[str], "tags": list[str]}      chars {"text": str}
     seq2seq {"source": list[str], "target": list[str], "feature": str, "count": int}
     parsing {"tokens": list[str], "upos": list[str], "heads": list[int] (0 = the root,
@@ -55,10 +61,14 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
-from rnnlab.data import formats, synthetic
+from rnnlab.data import formats, synthetic, user_formats
 from rnnlab.data.local_formats import LOCAL_FORMATS, NO_LABEL, LocalFormat
+from rnnlab.data.user_formats import register
+
+__all__ = ["Examples", "load_dataset", "register", "task_of"]
 
 SPLIT_ALIASES = {"valid": "dev", "validation": "dev"}
+PATH_SPECS = ("text", *user_formats.FILE_FORMATS)  # "name:PATH" specs
 TASKS = ("classification", "lm", "tagging", "chars", "seq2seq", "parsing")
 TASK_FIELDS = {
     **synthetic.TASK_FIELDS,
@@ -171,8 +181,9 @@ class Examples(Sequence):
     """Random access to examples in the task schema over any indexable store."""
 
     def __init__(self, store, view: Callable[[dict], dict | None], task: str, name: str, *,
-                 filters: bool = False):  # fmt: skip
+                 filters: bool = False, label_names: tuple[str, ...] | None = None):  # fmt: skip
         self.store, self.view, self.task, self.name = store, view, task, name
+        self.label_names = label_names  # the class of each label id, where the data names them
         self.index = None
         if filters:  # a filtering view (binary) needs the kept indices: one pass, once
             self.index = np.array([i for i in range(len(store)) if view(store[i]) is not None])
@@ -210,7 +221,7 @@ class _Concat(Sequence):
 
 def parse_spec(spec: str) -> tuple[str, tuple[str, ...]]:
     name, _, views = spec.partition(":")
-    if name == "text":  # the rest is one path, commas and all
+    if name in PATH_SPECS:  # the rest is one path (and fields), commas and all
         return name, (views,)
     return name, tuple(v for v in views.split(",") if v)
 
@@ -246,6 +257,10 @@ def task_of(spec: str) -> str:
     name, views = parse_spec(spec)
     if name == "text":
         return "lm"
+    if name in user_formats.FILE_FORMATS:
+        return user_formats.parse(name, views[0]).task
+    if user_formats.registered(name):
+        return user_formats.registered(name).task
     if name == "synthetic":
         return views[0] if views else "lm"
     fmt = LOCAL_FORMATS.get(name) or CATALOG.get(name)
@@ -254,9 +269,14 @@ def task_of(spec: str) -> str:
     return fmt.task_for(views) if isinstance(fmt, LocalFormat) else fmt.task
 
 
+def known_names() -> list[str]:
+    """The names a spec may start with (but those of `register`)."""
+    return sorted(LOCAL_FORMATS) + ["synthetic", *PATH_SPECS] + sorted(CATALOG)
+
+
 def _unknown(name: str) -> str:
-    known = sorted(LOCAL_FORMATS) + ["synthetic", "text:PATH"] + sorted(CATALOG)
-    return f"unknown dataset {name!r}; expected one of {known}"
+    known = [f"{n}:PATH" if n in PATH_SPECS else n for n in known_names()]
+    return f"unknown dataset {name!r}; expected one of {known} or a registered name"
 
 
 def _check_views(name, views, allowed):
@@ -289,11 +309,23 @@ def load_dataset(
             for p in spec_parts(spec)
         ]  # fmt: skip
         task = _shared_task([p.task for p in parts], spec)
+        if task == "classification" and any(p.label_names for p in parts):
+            raise ValueError(f"{spec!r}: data sets with named labels are not joined by '+' "
+                             "(each numbers its own classes); write them as one file")  # fmt: skip
         view = functools.partial(_project, fields=TASK_FIELDS[task])
         return Examples(_Concat(parts), view, task, spec)
     name, views = parse_spec(spec)
     if name == "text":
         return Examples(_read_text(views[0], split), _identity, "lm", spec)
+    if name in user_formats.FILE_FORMATS:
+        user_spec = user_formats.parse(name, views[0])
+        store, names = user_formats.load_file(user_spec, split)
+        return Examples(store, _identity, user_spec.task, spec, label_names=names)
+    if user_formats.registered(name):
+        _check_views(name, views, ())
+        store = user_formats.load_registered(name, split)
+        data = user_formats.registered(name)
+        return Examples(store, _identity, data.task, spec, label_names=data.label_names)
     if name == "synthetic":
         task = views[0] if views else "lm"
         store = synthetic.examples(task, split, seed=seed, **(synthetic_options or {}))
@@ -326,13 +358,7 @@ def load_dataset(
 
 def _read_text(pattern: str, split: str) -> list[dict]:
     """A user's text file: one sentence per line (read into memory, never prepared)."""
-    if "{split}" not in pattern and split != "train":
-        raise ValueError(
-            f"text:{pattern} is a train split only; to read a {split!r} split write the path "
-            "with {split} (text:/data/{split}.txt) or evaluate on another data set "
-            "(--config.dev_dataset=...)"
-        )
-    return list(formats.read_lm_text(pattern.replace("{split}", split)))
+    return list(formats.read_lm_text(user_formats.split_path(f"text:{pattern}", pattern, split)))
 
 
 def _local_path(name: str, fmt: LocalFormat, source_dir, split: str) -> str:

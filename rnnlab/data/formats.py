@@ -10,6 +10,8 @@ builders and the synthetic corpus):
                              (+ "heads": list[int], "deprels": list[str] with syntax=True)
     character text           a str (`read_chars`)
     documents                {"text": str} (+ "label": int), raw text (`read_documents`)
+    users' TSV / JSONL       {"tokens"} (+ "label": str, or its id; or + "tags"): the
+                             fields that `fields` names (`read_user_file`)
 
 Any file may be gzip-compressed (recognised by its first bytes) and may start with a UTF-8
 byte-order mark (dropped); CRLF line ends read like LF. Tokens are split on ASCII space
@@ -22,6 +24,7 @@ warning with the count is logged at the end.
 from __future__ import annotations
 
 import gzip
+import json
 import logging
 import os
 import re
@@ -124,15 +127,24 @@ class _Errors:
 
 
 def _read_lines(
-    path, parse: Callable[[str], dict], what: str, skip_bad_lines: bool, skipped: list | None
+    path,
+    parse: Callable[[str], dict | None],
+    what: str,
+    skip_bad_lines: bool,
+    skipped: list | None,
+    lines: Iterator[tuple[int, str]] | None = None,
 ) -> Iterator[dict]:
+    """The examples `parse` makes of the numbered lines (the file's, or the rest of
+    `lines`); None from `parse` is a line that holds none (blank)."""
     errors = _Errors(path, skip_bad_lines, skipped)
     n = 0
-    for lineno, line in _numbered_lines(path, what):
+    for lineno, line in _numbered_lines(path, what) if lines is None else lines:
         try:
             example = parse(line)
         except _Bad as e:
             errors.bad(lineno, line, e)
+            continue
+        if example is None:
             continue
         n += 1
         yield example
@@ -305,6 +317,101 @@ def read_tags(path, *, skip_bad_lines: bool = False, skipped: list | None = None
         return {"tokens": tokens, "tags": tags}
 
     return _read_lines(path, parse, "'word|TAG' line", skip_bad_lines, skipped)
+
+
+USER_ROLES = ("text", "label", "tags")  # what a field of a user's file can be
+
+
+USER_FORMATS = ("tsv", "jsonl")
+
+
+def read_user_file(
+    path,
+    format: str,
+    fields: dict[str, str],
+    *,
+    labels: dict[str, int] | None = None,
+    skip_bad_lines: bool = False,
+    skipped: list | None = None,
+) -> Iterator[dict]:
+    """A user's file, one example of the `fields` ({role: column or key}, see
+    `user_example`) per non-blank line; with `labels` ({name: id}) the labels are ids.
+
+    "tsv": the first line names the tab-separated columns (no quoting); "jsonl": each
+    line is a JSON object."""
+    if format not in USER_FORMATS:
+        raise ValueError(f"format must be one of {USER_FORMATS}, got {format!r}")
+    lines = _numbered_lines(path, f"{format.upper()} file")
+    header = None
+    if format == "tsv":
+        _, header_line = next(lines, (1, ""))
+        header = header_line.split("\t")
+        for role, name in fields.items():
+            if name not in header:
+                expected = f"a header naming a column {name!r} (the {role})"
+                raise DataFormatError(path, 1, header_line, expected)
+
+    def parse(line: str) -> dict | None:
+        if not line.strip():
+            return None
+        record = _json_record(line) if header is None else _tsv_record(line, header)
+        return user_example(record, fields, labels)
+
+    yield from _read_lines(path, parse, f"{format.upper()} example line", skip_bad_lines,
+                           skipped, lines)  # fmt: skip
+
+
+def _tsv_record(line: str, header: list[str]) -> dict:
+    cols = line.split("\t")
+    if len(cols) != len(header):
+        raise _Bad(f"{len(header)} tab-separated columns, as the header names; found {len(cols)}")
+    return dict(zip(header, cols, strict=True))
+
+
+def _json_record(line: str) -> dict:
+    try:
+        record = json.loads(line)
+    except json.JSONDecodeError as e:
+        raise _Bad(f"a JSON object ({e.msg} at column {e.colno})") from None
+    if not isinstance(record, dict):
+        raise _Bad("a JSON object {...}", line)
+    return record
+
+
+def user_example(record: dict, fields: dict[str, str], labels: dict[str, int] | None) -> dict:
+    """One record of a user's data -> {"tokens"} + "label" or "tags": the field that
+    `fields["text"]` names is split on spaces (JSON: or a list of strings), "tags" the
+    same (one per token), a label a string or integer (an id where `labels` maps names
+    to ids). Raises ValueError ("expected ...") for a missing or malformed field."""
+    for role, name in fields.items():
+        if name not in record:
+            raise _Bad(f"a field {name!r} (the {role}); found {sorted(record)}")
+    tokens = _user_tokens(record[fields["text"]], fields["text"])
+    example = {"tokens": tokens}
+    if "tags" in fields:
+        tags = _user_tokens(record[fields["tags"]], fields["tags"])
+        if len(tags) != len(tokens):
+            raise _Bad(f"one tag per token in {fields['tags']!r}: "
+                       f"{len(tokens)} tokens, {len(tags)} tags")  # fmt: skip
+        example["tags"] = tags
+    if "label" in fields:
+        value = record[fields["label"]]
+        label = str(value).strip()
+        if isinstance(value, bool) or not isinstance(value, str | int) or not label:
+            raise _Bad(f"a label (a string or an integer) in {fields['label']!r}", repr(value))
+        if labels is not None and label not in labels:
+            raise _Bad(f"a label of the train split, one of {list(labels)}", label)
+        example["label"] = label if labels is None else labels[label]
+    return example
+
+
+def _user_tokens(value, name: str) -> list[str]:
+    tokens = split_tokens(value) if isinstance(value, str) else value
+    if not isinstance(tokens, list) or not all(isinstance(t, str) and t for t in tokens):
+        raise _Bad(f"text in {name!r} (a string, or a list of non-empty strings)", repr(value))
+    if not tokens:
+        raise _Bad(f"at least one token in {name!r}", repr(value))
+    return tokens
 
 
 def read_conllu(

@@ -17,6 +17,7 @@ import numpy as np
 
 from rnnlab import losses, transfer
 from rnnlab.data import batching
+from rnnlab.data.user_formats import label_vocabs
 from rnnlab.tasks import base
 
 
@@ -38,7 +39,7 @@ class Classification(base.Task):
         return errors
 
     def make_vocabs(self, train):
-        return {"words": self.word_vocab(ex["tokens"] for ex in train)}
+        return {"words": self.word_vocab(ex["tokens"] for ex in train), **label_vocabs(train)}
 
     def batches(self, examples, train: bool):
         return self.sentence_batches(examples, train)
