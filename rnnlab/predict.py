@@ -44,6 +44,8 @@ def load(path: str, *, best: bool = True) -> Predictor:
     latest) checkpoint (see `runs.load`)."""
     if epath.Path(path).is_file():
         return Predictor(_read_export(path))
+    if not epath.Path(path).exists():
+        raise FileNotFoundError(f"{path}: no such run folder or file written by rnnlab.export")
     if not runs.has_checkpoint(path, best=best):
         raise ValueError(f"{path} is neither a training run folder (no checkpoint in "
                          f"{runs.checkpoint_dir(path, best=best)}) nor a file written by "

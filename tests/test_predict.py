@@ -187,6 +187,8 @@ def test_an_exported_file_alone_gives_the_same_outputs_bit_for_bit(predictor, tm
 def test_bad_paths_and_files_are_one_sentence(predictor, tmp_path):
     with pytest.raises(ValueError, match="neither a training run folder .* nor a file"):
         rnnlab.load(str(tmp_path))
+    with pytest.raises(FileNotFoundError, match="nowhere: no such run folder or file"):
+        rnnlab.load(str(tmp_path / "nowhere"))
     (tmp_path / "notes.txt").write_text("not a model")
     with pytest.raises(ValueError, match="notes.txt is not a model file written by rnnlab"):
         rnnlab.load(str(tmp_path / "notes.txt"))
