@@ -19,7 +19,6 @@ restores completely, says which newer ones it skipped and why, and raises
 
 from __future__ import annotations
 
-import os
 import sys
 from collections.abc import Callable
 from typing import Any
@@ -45,7 +44,13 @@ def _manager(directory: str, max_to_keep: int | None = None) -> ocp.CheckpointMa
             max_to_keep=max_to_keep, create=True, enable_async_checkpointing=False,
             cleanup_tmp_directories=True,
         )  # fmt: skip
-    return ocp.CheckpointManager(os.path.abspath(directory), options=options, item_names=ITEMS)
+    return ocp.CheckpointManager(_path(directory), options=options, item_names=ITEMS)
+
+
+def _path(directory: str) -> epath.Path:
+    """A URL (`gs://bucket/run`) unchanged; a local path made absolute, as orbax needs."""
+    path = epath.Path(directory)
+    return path if path.is_absolute() else path.absolute()
 
 
 def _reason(error: BaseException) -> str:
@@ -170,7 +175,7 @@ def _other_run(saved_meta: dict, saved_state, meta: dict, state: dict) -> str | 
 
 def steps(directory: str) -> list[int]:
     """The checkpoint steps in `directory`, usable or not (none if it does not exist)."""
-    return list(_manager(directory).all_steps()) if os.path.isdir(directory) else []
+    return list(_manager(directory).all_steps()) if epath.Path(directory).is_dir() else []
 
 
 def load_meta(directory: str) -> dict[str, Any] | None:

@@ -14,19 +14,22 @@
 The model is rebuilt from the spec its checkpoint stores (`models.build`), so nothing is
 guessed from parameter names. Runs written before this layout (config and vocabularies
 inside the checkpoint's meta, Flax auto-names) still load: see `_load_old_layout`.
+
+A workdir is a local path or any URL `etils.epath` opens (`gs://bucket/run`): every read
+and write goes through `epath.Path`, never `open()`/`os`, so a pod resumes from its bucket.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import json
-import os
 from collections.abc import Callable
 from typing import Any
 
 import flax.linen as nn
 import jax
 import ml_collections
+from etils import epath
 
 from rnnlab import checkpoint, models
 from rnnlab.data.vocab import Vocab
@@ -48,7 +51,7 @@ class Run:
 
 
 def checkpoint_dir(workdir: str, *, best: bool) -> str:
-    return os.path.join(workdir, "best" if best else "checkpoints")
+    return str(epath.Path(workdir) / ("best" if best else "checkpoints"))
 
 
 def checkpointer(workdir: str, max_to_keep: int) -> checkpoint.Checkpointer:
@@ -66,41 +69,38 @@ def find(root: str) -> list[str]:
     """`root` if it is a run, else the runs directly inside it (a multi-cell run's)."""
     if has_checkpoint(root):
         return [root]
-    if not os.path.isdir(root):
+    if not epath.Path(root).is_dir():
         return []
-    return sorted(
-        os.path.join(root, d) for d in os.listdir(root) if has_checkpoint(os.path.join(root, d))
-    )
+    return sorted(str(d) for d in epath.Path(root).iterdir() if has_checkpoint(str(d)))
 
 
 def start(workdir: str, config, vocabs: dict[str, Vocab]) -> None:
     """Writes the config and vocabularies of a run that starts (or resumes) training."""
-    os.makedirs(workdir, exist_ok=True)
     if jax.process_index() != 0:  # one writer per workdir in multi-process runs
         return
-    with open(os.path.join(workdir, CONFIG_FILE), "w", encoding="utf-8") as f:
-        f.write(config.to_json(indent=1))
+    folder = epath.Path(workdir)
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / CONFIG_FILE).write_text(config.to_json(indent=1))
     for name, vocab in vocabs.items():
-        vocab.save(os.path.join(workdir, _VOCAB_FILE.format(name)))
+        vocab.save(folder / _VOCAB_FILE.format(name))
 
 
 def write_results(workdir: str, results: dict) -> None:
     if jax.process_index() == 0:
-        with open(os.path.join(workdir, RESULTS_FILE), "w", encoding="utf-8") as f:
-            json.dump(results, f, indent=1)
+        (epath.Path(workdir) / RESULTS_FILE).write_text(json.dumps(results, indent=1))
 
 
 def load_config(workdir: str) -> ml_collections.ConfigDict:
-    with open(os.path.join(workdir, CONFIG_FILE), encoding="utf-8") as f:
-        return ml_collections.ConfigDict(json.load(f))
+    return ml_collections.ConfigDict(json.loads((epath.Path(workdir) / CONFIG_FILE).read_text()))
 
 
 def load_vocabs(workdir: str) -> dict[str, Vocab]:
     """The vocabularies of the run in `workdir` (the words with the run's lowercasing)."""
-    files = sorted(os.listdir(workdir)) if os.path.isdir(workdir) else []
+    folder = epath.Path(workdir)
+    files = sorted(f.name for f in folder.iterdir()) if folder.is_dir() else []
     names = [f for f in files if f.startswith("vocab.")]
     if names:
-        return {f.split(".")[1]: Vocab.load(os.path.join(workdir, f)) for f in names}
+        return {f.split(".")[1]: Vocab.load(folder / f) for f in names}
     meta = _read(workdir, True, checkpoint.load_meta)
     if "vocabs" not in meta:
         raise FileNotFoundError(f"{workdir} holds no vocabularies")
@@ -120,7 +120,7 @@ def load(workdir: str, *, best: bool = True) -> Run:
 def _read(workdir: str, best: bool, read: Callable[[str], Any]) -> Any:
     """read(directory) of a run's best (or latest) checkpoints, which must exist."""
     directory = checkpoint_dir(workdir, best=best)
-    found = read(directory) if os.path.isdir(directory) else None
+    found = read(directory) if epath.Path(directory).is_dir() else None
     if found is None:
         raise FileNotFoundError(f"no checkpoint in {directory} (is it a training workdir?)")
     return found

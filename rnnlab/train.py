@@ -26,7 +26,6 @@ from __future__ import annotations
 import dataclasses
 import enum
 import functools
-import os
 import signal
 import threading
 import time
@@ -36,6 +35,7 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 import optax
+from etils import epath
 
 from rnnlab import checkpoint, metrics_io, models, runs, sharding, tasks
 
@@ -171,7 +171,9 @@ def train_and_evaluate(config, workdir: str, *, on_step: Callable[[int], None] |
         for name in cell_names:
             sub = config.copy_and_resolve_references()
             sub.model.cell = name
-            results[name] = train_and_evaluate(sub, os.path.join(workdir, name), on_step=on_step)
+            results[name] = train_and_evaluate(
+                sub, str(epath.Path(workdir) / name), on_step=on_step
+            )
             if results[name].get("preempted"):  # the rerun resumes this one, then goes on
                 return results
         runs.write_results(workdir, results)
@@ -236,7 +238,7 @@ def _init_or_restore(config, workdir: str, task: tasks.Task) -> _Setup:
     )
     meta = {"task": task.name, "model": models.spec_of(task.model), "best": None,
             "best_step": None, "stale_evals": 0, "summary": task.summary,
-            "init": init_report}  # fmt: skip
+            "init": init_report, "window": []}  # fmt: skip
     dev = [put(b) for b in task.dev]
     setup = _Setup(state, step_fn, jax.jit(task.eval_sums), put, dev, data_iter, ckpt, meta)
     restored = ckpt.restore(state, meta)
@@ -244,6 +246,7 @@ def _init_or_restore(config, workdir: str, task: tasks.Task) -> _Setup:
         setup.state, data_state, saved_meta = restored
         data_iter.set_state(data_state)
         meta.update({k: saved_meta[k] for k in ("best", "best_step", "stale_evals", "init")})
+        meta["window"] = saved_meta.get("window", [])  # (absent from older checkpoints)
         print(f"resumed from {workdir} at step {int(setup.state['step'])}", flush=True)
     return setup
 
@@ -297,9 +300,17 @@ def _step_loop(config, workdir: str, task: tasks.Task, setup: _Setup, on_step) -
     step = int(setup.state["step"])
     # From the checkpoint's step (0: a fresh start): rows of a run killed after it go.
     writer = metrics_io.MetricsWriter(workdir, resume_step=step)
-    progress = metrics_io.Progress(total_steps, step, config.log_every, os.path.basename(workdir))
+    progress = metrics_io.Progress(total_steps, step, config.log_every, epath.Path(workdir).name)
+
     metrics = _PendingMetrics(config.skip_nonfinite)
+    metrics.window = list(setup.meta["window"])
     meta, reason, last_eval, nonfinite = setup.meta, StopReason.FINISHED, None, None
+
+    def save(*, best: bool = False) -> None:
+        writer.flush()  # first: the rows up to the checkpoint survive a kill
+        meta["window"] = list(metrics.window)  # a resume's next row averages the same steps
+        setup.save(best=best)
+
     with _StopSignal() as stop:
         while step < total_steps:
             batch = next(setup.data_iter)
@@ -328,13 +339,13 @@ def _step_loop(config, workdir: str, task: tasks.Task, setup: _Setup, on_step) -
                 progress.write(f"{progress.desc} step {step}: dev " + _fmt(dev))
                 if _better(config.metric, dev[config.metric], meta["best"]):
                     meta.update(best=dev[config.metric], best_step=step, stale_evals=0)
-                    setup.save(best=True)
+                    save(best=True)
                 else:
                     meta["stale_evals"] += 1
                 if config.early_stop_evals and meta["stale_evals"] >= config.early_stop_evals:
                     reason = StopReason.EARLY_STOP
             if save_now:
-                setup.save()
+                save()
             if on_step is not None:
                 on_step(step)
             if stop.received:
@@ -342,11 +353,11 @@ def _step_loop(config, workdir: str, task: tasks.Task, setup: _Setup, on_step) -
                 if nonfinite is not None:
                     reason = StopReason.NON_FINITE
                     break
-                setup.save()
+                save()
                 reason = StopReason.PREEMPTED
                 break
             if reason is StopReason.EARLY_STOP:
-                setup.save()
+                save()
                 break
     progress.close()
     writer.close()

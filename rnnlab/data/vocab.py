@@ -14,6 +14,7 @@ import os
 from collections.abc import Iterable, Sequence
 
 import numpy as np
+from etils import epath
 
 PAD, UNK, BOS, EOS = "<pad>", "<unk>", "<s>", "</s>"
 RESERVED = (PAD, UNK, BOS, EOS)
@@ -99,11 +100,10 @@ class Vocab:
 
     def save(self, path: str | os.PathLike) -> None:
         """As JSON (the tokens in id order and `lowercase`); `load` gives the same ids."""
-        with open(path, "w", encoding="utf-8") as f:
-            json.dump({"tokens": list(self.tokens), "lowercase": self.lowercase}, f, indent=0)
+        data = {"tokens": list(self.tokens), "lowercase": self.lowercase}
+        epath.Path(path).write_text(json.dumps(data, indent=0), encoding="utf-8")
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> Vocab:
-        with open(path, encoding="utf-8") as f:
-            data = json.load(f)
+        data = json.loads(epath.Path(path).read_text(encoding="utf-8"))
         return cls(tuple(data["tokens"]), bool(data.get("lowercase", False)))
