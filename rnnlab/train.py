@@ -36,6 +36,7 @@ import jax
 import jax.numpy as jnp
 import optax
 from etils import epath
+from jax.experimental import multihost_utils
 
 from rnnlab import checkpoint, metrics_io, models, runs, sharding, tasks
 
@@ -130,19 +131,31 @@ class StopReason(enum.Enum):
 
 
 class _StopSignal:
-    """SIGTERM (preemption) sets a flag; the loop checkpoints and returns at the next step."""
+    """Preemption (SIGTERM): every process stops after the same step and saves it. One
+    process: a handler sets a flag, read after every step. Several: JAX's preemption
+    service (started by `jax.distributed.initialize`) catches SIGTERM on any of them and
+    names a step all of them reach (`reached_preemption_sync_point`, asked after every
+    step), so their collective save is of one step and cannot hang."""
 
     def __init__(self):
         self.received = False
         self.previous = None
+        self.several = jax.process_count() > 1
 
     def __enter__(self):
-        if threading.current_thread() is threading.main_thread():
+        # (a Python handler would replace the preemption service's)
+        if not self.several and threading.current_thread() is threading.main_thread():
             self.previous = signal.signal(signal.SIGTERM, self._handle)
         return self
 
     def _handle(self, signum, frame):
         self.received = True
+
+    def reached(self, step: int) -> bool:
+        """Whether to save and stop after `step`; ask once per step, on every process."""
+        if self.several:
+            return multihost_utils.reached_preemption_sync_point(step)
+        return self.received
 
     def __exit__(self, *exc):
         if self.previous is not None:
@@ -321,7 +334,7 @@ def _step_loop(config, workdir: str, task: tasks.Task, setup: _Setup, on_step) -
             log = step % config.log_every == 0 or step == total_steps
             evaluate_now = step % config.eval_every == 0 or step == total_steps
             save_now = step % config.checkpoint_every == 0 or step == total_steps
-            if log or evaluate_now or save_now or stop.received:
+            if log or evaluate_now or save_now:
                 nonfinite = metrics.drain()
                 if nonfinite is not None:
                     reason = StopReason.NON_FINITE
@@ -348,7 +361,7 @@ def _step_loop(config, workdir: str, task: tasks.Task, setup: _Setup, on_step) -
                 save()
             if on_step is not None:
                 on_step(step)
-            if stop.received:
+            if stop.reached(step):
                 nonfinite = metrics.drain()
                 if nonfinite is not None:
                     reason = StopReason.NON_FINITE

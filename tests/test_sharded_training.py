@@ -6,6 +6,8 @@ and the final parameters must match the single-device run on the same global bat
 
 import json
 import os
+import re
+import signal
 import socket
 import subprocess
 import sys
@@ -52,8 +54,9 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def _two_processes(workdir, config_file, num_steps: int) -> None:
-    """`experiments.train` as 2 local processes x 2 CPU devices, data x FSDP = 2 x 2."""
+def _two_processes(workdir, config_file, num_steps: int, sigterm_at: int = 0) -> list[str]:
+    """`experiments.train` as 2 local processes x 2 CPU devices, data x FSDP = 2 x 2;
+    `sigterm_at`: SIGTERM to process 1 alone once it logs that step. Their outputs."""
     port = _free_port()
     env = {**os.environ, "XLA_FLAGS": "--xla_force_host_platform_device_count=2",
            "JAX_CPU_COLLECTIVES_IMPLEMENTATION": "gloo",
@@ -80,21 +83,37 @@ def _two_processes(workdir, config_file, num_steps: int) -> None:
         )  # fmt: skip
         for i in range(2)
     ]
+    head = []
+    if sigterm_at:
+        for line in procs[1].stdout:
+            head.append(line)
+            if line.startswith(f"run step {sigterm_at}/"):
+                procs[1].send_signal(signal.SIGTERM)
+                break
     outputs = [p.communicate(timeout=240)[0] for p in procs]
+    outputs[1] = "".join(head) + outputs[1]
+    want = 1 if sigterm_at else 0  # preempted: "rerun the same command to resume"
     for i, (p, out) in enumerate(zip(procs, outputs, strict=True)):
-        assert p.returncode == 0, f"process {i} failed:\n{out[-3000:]}"
+        assert p.returncode == want, f"process {i} ended with {p.returncode}:\n{out[-3000:]}"
+    return outputs
 
 
-def test_two_processes_train_checkpoint_resume_and_match_one_process(single_device, tmp_path):
+def test_two_processes_stop_together_on_one_sigterm_resume_and_match_one_process(tmp_path):
+    """SIGTERM reaches process 1 only; both save the same step and exit; the resumed
+    pair ends where one process training straight through does."""
     config_file = tmp_path / "two_process_config.py"
     config_file.write_text(
         "from test_train import tiny_config\n\n\n"
         f"def get_config():\n    return tiny_config(**{SHARDED!r}, mesh_shape=(2, 2))\n"
     )
     workdir = tmp_path / "run"
-    _two_processes(workdir, config_file, num_steps=4)  # stop at step 4 with a checkpoint
-    assert runs.has_checkpoint(str(workdir), best=False)
-    _two_processes(workdir, config_file, num_steps=8)  # resume from it, finish at 8
+    outputs = _two_processes(workdir, config_file, num_steps=10_000, sigterm_at=2)
+    saved = [re.findall(r"SIGTERM: checkpoint saved at step (\d+)", out) for out in outputs]
+    assert saved[0] == saved[1] and len(saved[0]) == 1, outputs
+    stopped = int(saved[0][0])
+    assert runs.load(str(workdir), best=False).step == stopped
+    _two_processes(workdir, config_file, num_steps=stopped + 4)  # resume from it, finish
     rows = [json.loads(line) for line in (workdir / "metrics.jsonl").read_text().splitlines()]
     losses = [r["loss"] for r in rows if r["split"] == "train"]
-    _assert_same_run((losses, runs.load(str(workdir), best=False).params), single_device)
+    got = losses, runs.load(str(workdir), best=False).params
+    _assert_same_run(got, _run(tmp_path / "straight", num_steps=stopped + 4))
