@@ -129,3 +129,16 @@ def test_a_tsv_trains_end_to_end_and_the_run_answers_with_its_labels(tmp_path):
         for o in out:
             assert len(o["probs"]) == 3
             assert o["label"] == run.labels[max(range(3), key=o["probs"].__getitem__)]
+
+
+def test_tagging_examples_in_memory_train_through_the_train_api(tmp_path):
+    sentences = [("Paris is big", "LOC O O"), ("Anna saw Rome", "PER O LOC"), ("it is", "O O")]
+    datasets.register("my_tags", {
+        split: [{"tokens": t, "tags": y} for t, y in sentences * 4] for split in ("train", "dev")
+    })  # fmt: skip
+    workdir = str(tmp_path / "run")
+    train.train_and_evaluate(tiny_config(dataset="my_tags", metric="accuracy", num_steps=2,
+                                         eval_every=2), workdir)  # fmt: skip
+    tags = rnnlab.load(workdir).tag(["Anna is in Rome", "unseen"])
+    assert [len(t) for t in tags] == [4, 1]
+    assert {t for sentence in tags for t in sentence} <= {"LOC", "O", "PER"}
