@@ -1,17 +1,24 @@
-r"""Pre-train an LM once, then fine-tune a classifier from it and from random init, per seed.
+r"""Pre-train once per pre-trained arm, then fine-tune a classifier from each and from
+random init, per seed.
 
     python -m experiments.transfer --config=experiments/configs/transfer_sst.py \
         --workdir=/tmp/transfer_sst
 
-    <workdir>/lm                             the LM (config.pretrain)
-    <workdir>/{pretrained,random}/seed<k>    one classifier per arm and seed (config.finetune;
-                                             the pretrained arm adds init_from=<workdir>/lm
-                                             and config.pretrained's schedule)
-    <workdir>/transfer.json                  per-seed dev accuracies, mean ± std of both arms
-                                             and of the paired difference
+`config.pretrain` is one run config (one arm, "pretrained", e.g. an LM) or several by
+arm name (e.g. "lm" and "sa": an LM and a sequence autoencoder, the second a seq2seq run
+whose encoder the classifier takes; rnnlab.transfer):
 
-Both arms share everything but the initialisation of the embedding and recurrent layers
-(and the pretrained arm's freeze / lr schedule): model, data order, dropout keys and the
+    <workdir>/lm  or  <workdir>/pretrain_<arm>   each pre-training (config.pretrain)
+    <workdir>/<arm>/seed<k>                      one classifier per arm and seed
+                                                 (config.finetune; a pre-trained arm adds
+                                                 init_from=its pre-training and
+                                                 config.pretrained's schedule)
+    <workdir>/transfer.json                      per-seed dev accuracies, mean ± std of
+                                                 every arm and of each pre-trained arm's
+                                                 paired difference from "random"
+
+All arms share everything but the initialisation of the embedding and recurrent layers
+(and the pre-trained arms' freeze / lr schedule): model, data order, dropout keys and the
 head's init come from the same seed, the number of steps is the same, and each run's dev
 accuracy is that of its best dev checkpoint, as for every other config. Every run is
 resumable: rerunning the command finishes what is unfinished and rewrites transfer.json.
@@ -29,18 +36,34 @@ from ml_collections import config_flags
 from experiments import cli
 from rnnlab import tasks, train
 
-ARMS = ("pretrained", "random")
+RANDOM = "random"
+SINGLE = "pretrained"  # the arm of a single pre-training config
 
 
-def arm_config(config, arm: str, seed: int, lm_workdir: str):
+def pretrainings(config) -> dict:
+    """Pre-trained arm -> its run config."""
+    if "dataset" in config.pretrain:  # one run config
+        return {SINGLE: config.pretrain}
+    return dict(config.pretrain.items())
+
+
+def arms(config) -> tuple[str, ...]:
+    return (*pretrainings(config), RANDOM)
+
+
+def pretrain_dir(workdir: str, arm: str) -> str:
+    return os.path.join(workdir, "lm" if arm == SINGLE else f"pretrain_{arm}")
+
+
+def arm_config(config, arm: str, seed: int, pretrained_workdir: str):
     """The fine-tuning config of one arm and seed."""
     c = config.finetune.copy_and_resolve_references()
     c.seed = seed
-    if arm == "pretrained":
-        c.init_from = lm_workdir
+    if arm != RANDOM:
+        c.init_from = pretrained_workdir
         options = config.pretrained.to_dict()
         if options.pop("lm_vocabulary", False):
-            c.vocab_from = lm_workdir
+            c.vocab_from = pretrained_workdir
         c.update(options)
     return c
 
@@ -52,42 +75,53 @@ def mean_std(values: list[float]) -> dict:
 
 
 def summarize(accuracy: dict[str, list[float]]) -> dict:
-    """Both arms' dev accuracies and the paired (same-seed) difference pretrained - random."""
-    out = {arm: {"dev_accuracy": accuracy[arm], **mean_std(accuracy[arm])} for arm in ARMS}
-    diff = [p - r for p, r in zip(accuracy["pretrained"], accuracy["random"], strict=True)]
-    out["difference"] = {"per_seed": diff, **mean_std(diff)}
-    if len(diff) > 1:  # the paired t statistic: is the gain more than seed noise?
-        se = out["difference"]["std"] / np.sqrt(len(diff))
-        out["difference"]["t"] = out["difference"]["mean"] / se if se > 0 else float("inf")
+    """Every arm's dev accuracies, and per pre-trained arm the paired (same-seed)
+    difference from random init with its t statistic (under "difference", by arm)."""
+    out = {arm: {"dev_accuracy": acc, **mean_std(acc)} for arm, acc in accuracy.items()}
+    out["difference"] = {}
+    for arm in accuracy:
+        if arm == RANDOM:
+            continue
+        diff = [p - r for p, r in zip(accuracy[arm], accuracy[RANDOM], strict=True)]
+        d = out["difference"][arm] = {"per_seed": diff, **mean_std(diff)}
+        if len(diff) > 1:  # the paired t statistic: is the gain more than seed noise?
+            se = d["std"] / np.sqrt(len(diff))
+            d["t"] = d["mean"] / se if se > 0 else float("inf")
     return out
 
 
 def run(config, workdir: str) -> dict | None:
     """Every run (resuming what is there); the results dict, or None if preempted."""
-    lm_workdir = os.path.join(workdir, "lm")
-    for c in [config.pretrain] + [arm_config(config, arm, seed, lm_workdir)
-                                  for seed in config.seeds for arm in ARMS]:  # fmt: skip
+    pre = pretrainings(config)
+    dirs = {arm: pretrain_dir(workdir, arm) for arm in pre}
+    names = arms(config)
+    for c in [*pre.values()] + [arm_config(config, arm, seed, dirs.get(arm, ""))
+                                for seed in config.seeds for arm in names]:  # fmt: skip
         tasks.validate(c)  # every config error before the first step, not after the LM
-    lm = train.train_and_evaluate(config.pretrain.copy_and_resolve_references(), lm_workdir)
-    if lm.get("preempted"):
-        return None
-    runs = {arm: [] for arm in ARMS}
+    pretrained = {}
+    for arm, c in pre.items():
+        pretrained[arm] = train.train_and_evaluate(c.copy_and_resolve_references(), dirs[arm])
+        if pretrained[arm].get("preempted"):
+            return None
+    runs = {arm: [] for arm in names}
     for seed in config.seeds:
-        for arm in ARMS:
+        for arm in names:
             run_dir = os.path.join(workdir, arm, f"seed{seed}")
-            result = train.train_and_evaluate(arm_config(config, arm, seed, lm_workdir), run_dir)
+            c = arm_config(config, arm, seed, dirs.get(arm, ""))
+            result = train.train_and_evaluate(c, run_dir)
             if result.get("preempted"):
                 return None
             runs[arm].append(result)
+    fields = ("workdir", "step", "best_step", "dev", "summary")
     results = {
         "seeds": list(config.seeds),
-        "lm": {k: lm[k] for k in ("workdir", "step", "best_step", "dev", "summary")},
-        **summarize({arm: [r["dev"]["accuracy"] for r in runs[arm]] for arm in ARMS}),
+        "pretraining": {arm: {k: r[k] for k in fields} for arm, r in pretrained.items()},
+        **summarize({arm: [r["dev"]["accuracy"] for r in runs[arm]] for arm in names}),
         "runs": {
             arm: [{k: r[k] for k in ("workdir", "step", "best_step")} for r in runs[arm]]
-            for arm in ARMS
+            for arm in names
         },
-        "init": runs["pretrained"][0]["init"],
+        "init": {arm: runs[arm][0]["init"] for arm in pre},
     }
     with open(os.path.join(workdir, "transfer.json"), "w") as f:
         json.dump(results, f, indent=1)
@@ -95,27 +129,38 @@ def run(config, workdir: str) -> dict | None:
 
 
 def format_table(results: dict) -> str:
-    """Dev accuracy (%) per seed and arm, mean ± std, and the LM it came from."""
-    lm, init = results["lm"], results["init"]
-    lines = [
-        f"LM: dev perplexity {lm['dev']['perplexity']:.1f} after {lm['step']} steps; "
-        f"{init['words'] - init['missing_words']} of the "
-        f"classifier's {init['words']} words from the LM, {init['missing_words']} random",
-        f"{'seed':>6} {'pretrained':>11} {'random':>8} {'diff':>7}",
-    ]
-    pre, rnd, diff = results["pretrained"], results["random"], results["difference"]
+    """Dev accuracy (%) per seed and arm, mean ± std, and where the pre-trained arms began."""
+    lines = []
+    for arm, r in results["pretraining"].items():
+        init, dev = results["init"][arm], r["dev"]
+        score = f"perplexity {dev['perplexity']:.1f}" if "perplexity" in dev else (
+            f"loss {dev['loss']:.3f}")  # fmt: skip
+        lines.append(
+            f"{arm}: {r['summary']['task']} pre-training, dev {score} after {r['step']} "
+            f"steps; {init['words'] - init['missing_words']} of the classifier's "
+            f"{init['words']} words from it, {init['missing_words']} random"
+        )
+    names = [a for a in results if a in results["runs"]]
+    diffs = results["difference"]
+    lines.append(f"{'seed':>6}" + "".join(f" {a:>10}" for a in names)
+                 + "".join(f" {'diff ' + a:>12}" for a in diffs))  # fmt: skip
     for i, seed in enumerate(results["seeds"]):
         lines.append(
-            f"{seed:>6} {100 * pre['dev_accuracy'][i]:>11.2f} {100 * rnd['dev_accuracy'][i]:>8.2f}"
-            f" {100 * diff['per_seed'][i]:>+7.2f}"
+            f"{seed:>6}"
+            + "".join(f" {100 * results[a]['dev_accuracy'][i]:>10.2f}" for a in names)
+            + "".join(f" {100 * d['per_seed'][i]:>+12.2f}" for d in diffs.values())
         )
     lines.append(
-        f"{'mean':>6} {100 * pre['mean']:>6.2f} ± {100 * pre['std']:.2f} "
-        f"{100 * rnd['mean']:>5.2f} ± {100 * rnd['std']:.2f} "
-        f"{100 * diff['mean']:>+5.2f} ± {100 * diff['std']:.2f}  (dev accuracy %, std ddof=1)"
+        f"{'mean':>6}"
+        + "".join(f" {100 * results[a]['mean']:>5.2f}±{100 * results[a]['std']:.2f}" for a in names)
+        + "".join(f" {100 * d['mean']:>+6.2f}±{100 * d['std']:.2f}" for d in diffs.values())
+        + "  (dev accuracy %, std ddof=1)"
     )
-    if "t" in diff:
-        lines.append(f"paired t = {diff['t']:.2f} ({len(results['seeds']) - 1} df)")
+    for arm, d in diffs.items():
+        if "t" in d:
+            lines.append(
+                f"{arm} - random: paired t = {d['t']:.2f} ({len(results['seeds']) - 1} df)"
+            )
     return "\n".join(lines)
 
 

@@ -155,7 +155,8 @@ def transfer_lm(lm_params, lm_vocab: Vocab, params, vocab: Vocab) -> tuple[dict,
     names = []
     for l, layer in enumerate(layers):
         names.append(f"{RECURRENT}/layers/{l}" + ("/fw" if "fw" in layer else ""))
-        target, source = _lm_part(layer), lm_layers[l]
+        target = _lm_part(layer)
+        source = _lm_part(lm_layers[l])  # a bidirectional encoder: its forward direction
         _check_cell(names[-1], target, f"{RECURRENT}/layers/{l}", source)
         copied = {k: jnp.asarray(source[k], target[k].dtype) for k in target}
         new[RECURRENT]["layers"][l] = _with_lm_part(layer, copied)
@@ -174,14 +175,17 @@ def transfer_lm(lm_params, lm_vocab: Vocab, params, vocab: Vocab) -> tuple[dict,
 
 
 def init_from_lm(workdir: str, params, vocab: Vocab) -> tuple[dict, dict]:
-    """`transfer_lm` from the best checkpoint of the LM trained in `workdir`."""
+    """`transfer_lm` from the best checkpoint of the LM trained in `workdir`, or of an
+    encoder-decoder (`EncoderDecoder` names its encoder `embed` and `rnn` too: a
+    sequence autoencoder's encoder, Dai & Le's SA-LSTM; its decoder is dropped)."""
     try:
         lm = runs.load(workdir, best=True)
     except FileNotFoundError as e:
         raise FileNotFoundError(f"init_from {workdir!r}: no LM checkpoint ({e}); train the "
                                 "LM there first") from None  # fmt: skip
-    if lm.task != "lm":
-        raise TransferError(f"init_from {workdir!r} holds a {lm.task!r} model, not a word LM")
+    if lm.task not in ("lm", "seq2seq"):
+        raise TransferError(f"init_from {workdir!r} holds a {lm.task!r} model, not a word LM "
+                            "or an encoder-decoder")  # fmt: skip
     new, report = transfer_lm(lm.params, lm.vocabs["words"], params, vocab)
     return new, {"init_from": workdir, "lm_step": lm.step, **report}
 

@@ -200,6 +200,18 @@ def lm_workdir(tmp_path_factory):
     return workdir
 
 
+@pytest.fixture(scope="module")
+def sa_workdir(tmp_path_factory):
+    """A tiny sequence autoencoder (seq2seq on the same sentences; no attention, as
+    Dai & Le's SA-LSTM), with a sampled softmax."""
+    workdir = str(tmp_path_factory.mktemp("sa"))
+    config = tiny_config(**{"dataset": "synthetic:lm", "task": "seq2seq", "vocab_max_size": 60,
+                            "model.bidirectional": False, "model.sampled_softmax": 8,
+                            "decode.beam_sizes": (), "metric": "loss"})  # fmt: skip
+    train.train_and_evaluate(config, workdir)
+    return workdir
+
+
 def classifier_config(**overrides):
     return tiny_config(**{"dataset": "synthetic:classification", "metric": "accuracy",
                           "model.bidirectional": False, "num_steps": 6, **overrides})  # fmt: skip
@@ -302,9 +314,10 @@ def test_vocab_from_gives_the_classifier_the_lms_vocabulary_and_every_row(tmp_pa
     np.testing.assert_array_equal(frozen[1:], lm[1:])  # every row but <pad>'s
     transfer_config = driver_config()
     transfer_config.pretrained.lm_vocabulary = True
-    arms = {arm: driver.arm_config(transfer_config, arm, 0, "LM") for arm in driver.ARMS}
-    assert arms["pretrained"].vocab_from == "LM" and arms["random"].vocab_from == ""
-    assert "lm_vocabulary" not in arms["pretrained"]
+    arms = {arm: driver.arm_config(transfer_config, arm, 0, "LM")
+            for arm in driver.arms(transfer_config)}  # fmt: skip
+    assert arms["lm"].vocab_from == "LM" and arms["random"].vocab_from == ""
+    assert "lm_vocabulary" not in arms["lm"]
 
 
 def test_fine_tuning_with_the_auxiliary_lm_loss_logs_it_and_trains_the_lms_softmax(
@@ -325,13 +338,34 @@ def test_fine_tuning_with_the_auxiliary_lm_loss_logs_it_and_trains_the_lms_softm
     )
 
 
-def test_driver_writes_both_arms_per_seed(tmp_path, lm_workdir):
+def test_init_from_a_sequence_autoencoder_takes_its_encoder_and_nothing_else(tmp_path, sa_workdir):
+    config = classifier_config(init_from=sa_workdir, freeze_steps=2, num_steps=2)
+    result = train.train_and_evaluate(config, str(tmp_path))
+    params = runs.load(str(tmp_path), best=False).params
+    sa = runs.load(sa_workdir)
+    assert sa.task == "seq2seq" and "decoder" in sa.params
+    jax.tree.map(np.testing.assert_array_equal, params["rnn"], sa.params["rnn"])
+    sa_words, words = sa.vocabs["words"], runs.load_vocabs(str(tmp_path))["words"]
+    for i, w in enumerate(words.tokens[1:], 1):
+        if w in sa_words:
+            np.testing.assert_array_equal(
+                params["embed"]["embedding"][i], sa.params["embed"]["embedding"][sa_words.id(w)]
+            )
+    init = result["init"]
+    assert init["from_lm"] == ["embed/embedding", "rnn/layers/0"]
+    assert init["random"] == ["classify"] and set(params) == {"embed", "rnn", "classify"}
+
+
+def test_driver_writes_every_arm_per_seed(tmp_path, lm_workdir, sa_workdir):
     config = driver_config()
-    shutil.copytree(lm_workdir, tmp_path / "lm")  # finished: the driver only evaluates it
+    # finished: the driver only evaluates them
+    shutil.copytree(lm_workdir, tmp_path / "pretrain_lm")
+    shutil.copytree(sa_workdir, tmp_path / "pretrain_sa")
     results = driver.run(config, str(tmp_path))
     saved = json.loads((tmp_path / "transfer.json").read_text())
     assert saved == json.loads(json.dumps(results))
-    for arm in driver.ARMS:
+    assert driver.arms(config) == ("lm", "sa", "random")
+    for arm in driver.arms(config):
         accuracy = [
             json.loads((tmp_path / arm / f"seed{s}" / "results.json").read_text())["dev"][
                 "accuracy"
@@ -341,13 +375,17 @@ def test_driver_writes_both_arms_per_seed(tmp_path, lm_workdir):
         assert saved[arm]["dev_accuracy"] == accuracy
         assert saved[arm]["mean"] == pytest.approx(np.mean(accuracy))
         assert saved[arm]["std"] == pytest.approx(np.std(accuracy, ddof=1))
-    diff = np.subtract(saved["pretrained"]["dev_accuracy"], saved["random"]["dev_accuracy"])
-    assert saved["difference"]["mean"] == pytest.approx(diff.mean())
-    se = np.std(diff, ddof=1) / np.sqrt(2)
-    assert saved["difference"]["t"] == (pytest.approx(diff.mean() / se) if se else float("inf"))
-    assert saved["init"]["init_from"] == str(tmp_path / "lm")
+    for arm in ("lm", "sa"):
+        diff = np.subtract(saved[arm]["dev_accuracy"], saved["random"]["dev_accuracy"])
+        d = saved["difference"][arm]
+        assert d["mean"] == pytest.approx(diff.mean())
+        se = np.std(diff, ddof=1) / np.sqrt(2)
+        assert d["t"] == (pytest.approx(diff.mean() / se) if se else float("inf"))
+        assert saved["init"][arm]["init_from"] == str(tmp_path / f"pretrain_{arm}")
+    assert saved["pretraining"]["sa"]["summary"]["task"] == "seq2seq"
     assert "init" not in json.loads((tmp_path / "random" / "seed0" / "results.json").read_text())
-    assert "mean" in driver.format_table(results)
+    table = driver.format_table(results)
+    assert "sa - random: paired t" in table and "seq2seq pre-training" in table
 
 
 def driver_config():
@@ -355,7 +393,12 @@ def driver_config():
 
     c = ml_collections.ConfigDict()
     c.seeds = (0, 1)
-    c.pretrain = tiny_config(dataset="synthetic:lm", vocab_max_size=60)
+    c.pretrain = ml_collections.ConfigDict()
+    c.pretrain.lm = tiny_config(dataset="synthetic:lm", vocab_max_size=60)
+    c.pretrain.sa = tiny_config(**{"dataset": "synthetic:lm", "task": "seq2seq",
+                                   "vocab_max_size": 60, "model.bidirectional": False,
+                                   "model.sampled_softmax": 8, "decode.beam_sizes": (),
+                                   "metric": "loss"})  # fmt: skip
     c.finetune = classifier_config(num_steps=4)
     c.pretrained = {"freeze_steps": 2, "pretrained_lr_scale": 0.5}
     return c

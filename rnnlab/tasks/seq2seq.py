@@ -2,7 +2,8 @@
 
 Examples are {"source": tokens, "target": tokens[, "feature": str][, "count": int]}; one
 vocabulary for both sides (characters for the `ewt_lemmas` lemmatizer, words for a
-sequence autoencoder). Training is teacher-forced, one loss per real target token (and
+sequence autoencoder: `task="seq2seq"` on text data, each text its own target).
+Training is teacher-forced, one loss per real target token (and
 `</s>`). At the end every dev example is decoded, greedily and by beam search
 (`decode.beam_sizes`), and scored by exact match, overall and on sources never seen in
 train, next to two baselines (copy the source; the most frequent train target of the
@@ -38,6 +39,14 @@ class Seq2Seq(base.Task):
     name = "seq2seq"
     OPTIONS = {"model.attention": "is an encoder-decoder option",
                "model.edits": "is an encoder-decoder option"}  # fmt: skip
+
+    def load(self, spec: str, split: str):
+        """The data set's pairs; text (an LM's or a classifier's tokens) becomes a
+        sequence autoencoder's, each text its own target (Dai & Le 2015's SA-LSTM)."""
+        examples = super().load(spec, split)
+        if len(examples) == 0 or "source" in examples[0]:
+            return examples
+        return [{"source": ex["tokens"], "target": ex["tokens"]} for ex in examples]
 
     def make_vocabs(self, train):
         vocabs = {"words": self.word_vocab(s for ex in train for s in (ex["source"], ex["target"]))}

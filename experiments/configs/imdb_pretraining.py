@@ -1,0 +1,80 @@
+r"""python -m experiments.transfer --config=experiments/configs/imdb_pretraining.py \
+    --workdir=/tmp/imdb_pretraining
+
+Pre-training for IMDB document classification, three arms (Dai & Le 2015), the same
+classifier and budget in each: a unidirectional LSTM (emb 256, H 256, mean pooling over
+the review's SentencePiece pieces, 1 epoch = 704 steps of 32 reviews) from
+  random  random init;
+  lm      LM-LSTM: embedding and LSTM of a language model trained on the 50k unlabelled +
+          22.5k training reviews (a truncated-BPTT stream of 64-piece windows);
+  sa      SA-LSTM: embedding and encoder LSTM of a sequence autoencoder (the encoder-
+          decoder of rnnlab.tasks.seq2seq, no attention: the decoder starts from the
+          encoder's final state and regenerates the review) on the same text.
+Both pre-trainings use a sampled softmax (1024 log-uniform samples of the 16k pieces)
+and get the same number of pieces read; each classifier starts from the best dev
+checkpoint of its pre-training. Seeds fix the classifier's head, dropout and data order;
+the arms are compared per seed (paired differences and t, as transfer_sst).
+"""
+
+import ml_collections
+
+from experiments.configs.base import base_config
+
+
+def _pretraining(task: str):
+    c = base_config()
+    c.source_dir = "../shared/data"
+    c.dataset = "imdb:unsup"  # unlabelled + training reviews; dev reviews for dev
+    c.task = task
+    c.model.cell = "lstm"
+    c.model.embed_dim = 256
+    c.model.hidden_size = 256
+    c.model.bidirectional = False  # the classifier reads left to right
+    c.model.sampled_softmax = 1024
+    c.learning_rate = 2e-3
+    c.checkpoint_every = 250
+    c.metric = "perplexity"
+    return c
+
+
+def get_config():
+    c = ml_collections.ConfigDict()
+    c.seeds = (0, 1, 2)
+
+    c.pretrain = ml_collections.ConfigDict()
+    lm = c.pretrain.lm = _pretraining("lm")
+    lm.lm_mode = "stream"
+    lm.seq_len = 64
+    lm.batch_size = 32
+    lm.num_steps = 4000  # 8.2M pieces, 0.4 of an epoch
+    lm.eval_every = 2000
+
+    sa = c.pretrain.sa = _pretraining("seq2seq")
+    sa.pad_multiple = 64  # reviews run to 3,562 pieces: few compiled shapes
+    sa.batch_size = 32
+    sa.eval_batch_size = 8  # a dev batch's full softmax: 8 x 3,584 x 16k floats
+    sa.decode.beam_sizes = ()  # no decoding of whole reviews at the end
+    sa.num_steps = 800  # ~8M pieces read (encoder) and regenerated (decoder)
+    sa.eval_every = 400
+
+    cls = c.finetune = base_config()
+    cls.source_dir = "../shared/data"
+    cls.dataset = "imdb"
+    cls.batch_size = 32
+    cls.pad_multiple = 64
+    cls.model.cell = "lstm"
+    cls.model.embed_dim = 256
+    cls.model.hidden_size = 256
+    cls.model.bidirectional = False
+    cls.model.pooling = "mean"
+    cls.learning_rate = 1e-3
+    cls.num_epochs = 1
+    cls.eval_every = 350
+    cls.checkpoint_every = 350
+    cls.metric = "accuracy"
+
+    c.pretrained = ml_collections.ConfigDict()  # the pre-trained arms only
+    c.pretrained.freeze_steps = 50  # the new head first, then everything
+    c.pretrained.pretrained_lr_scale = 1.0
+    c.pretrained.lm_vocabulary = False
+    return c
