@@ -63,9 +63,6 @@ import numpy as np
 
 from rnnlab.data import formats, synthetic, user_formats
 from rnnlab.data.local_formats import LOCAL_FORMATS, NO_LABEL, LocalFormat
-from rnnlab.data.user_formats import register
-
-__all__ = ["Examples", "load_dataset", "register", "task_of"]
 
 SPLIT_ALIASES = {"valid": "dev", "validation": "dev"}
 PATH_SPECS = ("text", *user_formats.FILE_FORMATS)  # "name:PATH" specs
@@ -272,6 +269,16 @@ def task_of(spec: str) -> str:
 def known_names() -> list[str]:
     """The names a spec may start with (but those of `register`)."""
     return sorted(LOCAL_FORMATS) + ["synthetic", *PATH_SPECS] + sorted(CATALOG)
+
+
+def register(name: str, splits: dict[str, list[dict]]) -> None:
+    """Examples in memory as the data set `name` (`config.dataset = name`): splits
+    "train", "dev", "test" (or their aliases), examples as `user_formats.register` takes
+    them. A name that a spec already means is refused."""
+    if parse_spec(name)[0] != name or "+" in name or name in known_names():
+        raise ValueError(f"cannot register {name!r}: a data set name has no ':' or '+' and "
+                         f"is none of {known_names()}")  # fmt: skip
+    user_formats.register(name, {canonical_split(s): exs for s, exs in splits.items()})
 
 
 def _unknown(name: str) -> str:

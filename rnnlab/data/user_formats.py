@@ -139,15 +139,10 @@ def label_vocabs(examples) -> dict[str, Vocab]:
 
 
 def register(name: str, splits: dict[str, list[dict]]) -> None:
-    """Examples in memory as the data set `name` (for `config.dataset`): each split a list
-    of dicts in the task schema, "tokens" (a list of strings, or a string split on
-    spaces) + "label" (a string or integer: classification) or "tags" (tagging), else
-    lm. A split name is "train", "dev" or "test"; registering a name again replaces it."""
-    from rnnlab.data import datasets  # the names that it already has
-
-    if datasets.parse_spec(name)[0] != name or "+" in name or name in datasets.known_names():
-        raise ValueError(f"cannot register {name!r}: a data set name has no ':' or '+' and "
-                         f"is none of {datasets.known_names()}")  # fmt: skip
+    """Examples in memory as the data set `name` (`datasets.register` checks the name):
+    each split a list of dicts in the task schema, "tokens" (a list of strings, or a
+    string split on spaces) + "label" (a string or integer: classification) or "tags"
+    (tagging), else lm. Registering a name again replaces it."""
     if "train" not in splits or not splits["train"]:
         raise ValueError(f"{name!r}: expected a non-empty 'train' split; got {sorted(splits)}")
     first = splits["train"][0]
@@ -160,7 +155,7 @@ def register(name: str, splits: dict[str, list[dict]]) -> None:
     ids = None if names is None else {n: i for i, n in enumerate(names)}
     examples = {}
     for split, exs in splits.items():
-        examples[datasets.canonical_split(split)] = [
+        examples[split] = [
             _memory_example(name, split, i, ex, fields, ids) for i, ex in enumerate(exs)
         ]
     _REGISTERED[name] = InMemory(task_of_roles(fields), examples, names)
