@@ -1,7 +1,8 @@
 """What every experiments/ command line shares: `run(define_flags, main)` as its
-`__main__`. It refuses stray arguments, quiets orbax, and prints an error a user can fix
-(bad data, config, a missing file, an unusable checkpoint) as one line and exits 1,
-without the traceback (`--verbose` shows it); any other exception is a bug and keeps it."""
+`__main__`. It finds a config by its name (`--config=agreement`) from any directory,
+refuses stray arguments, quiets orbax, and prints an error a user can fix (bad data,
+config, a missing file, an unusable checkpoint) as one line and exits 1, without the
+traceback (`--verbose` shows it); any other exception is a bug and keeps it."""
 
 from __future__ import annotations
 
@@ -15,11 +16,11 @@ from collections.abc import Callable
 
 from absl import app, flags, logging
 from ml_collections import config_flags
+from ml_collections.config_flags.config_flags import ConfigFileFlagParser
 
+from experiments import configs
 from rnnlab import checkpoint, tasks, train
 from rnnlab.data.formats import DataFormatError
-
-CONFIGS = pathlib.Path(__file__).parent / "configs"
 
 # Each says what is wrong and where; nothing in a traceback would help the user more.
 USER_ERRORS = (
@@ -40,7 +41,12 @@ def run(
     the types by which the library this CLI calls reports bad input, e.g. ValueError."""
     flags.DEFINE_bool("verbose", False, "show the traceback of errors, and orbax's logs")
     try:
-        define_flags()  # ml_collections reads the --config.<field> overrides here
+        argv, sys.argv = sys.argv, sys.argv[:1]
+        try:  # a config flag's default loads now, without argv's --config.<field> overrides:
+            define_flags()  # those apply to the config file that app.run reads from argv
+        finally:
+            sys.argv = argv
+        sys.argv = _config_files_resolved(argv)
         app.run(main)
     except USER_ERRORS + also as e:
         if _verbose():
@@ -56,11 +62,42 @@ def config(name: str = "config"):
     """The ConfigDict of --<name>; a missing file is an error naming the shipped configs."""
     path = config_flags.get_config_filename(flags.FLAGS[name])
     if not os.path.isfile(path):
-        shipped = sorted(p.name for p in CONFIGS.glob("*.py") if p.stem not in ("__init__", "base"))
         raise FileNotFoundError(
-            f"--{name}={path}: no such file; the configs in {CONFIGS}: {', '.join(shipped)}"
+            f"--{name}={path}: no such file; the configs in {configs.DIR}: "
+            + ", ".join(f"{n}.py" for n in configs.names())
         )
     return flags.FLAGS[name].value
+
+
+def config_file(value: str) -> str:
+    """A config flag's value as ml_collections loads it: a file that exists as given, else
+    the shipped config it names, by name (`agreement`) or by its path in the repository
+    (`experiments/configs/agreement.py`, as the docstrings write it), from any directory
+    and after a wheel install; anything else unchanged. `path:args` keeps its args."""
+    path, colon, args = value.partition(":")
+    name = pathlib.PurePath(path).stem
+    named = path in (name, f"{name}.py") or path.endswith(f"experiments/configs/{name}.py")
+    if os.path.isfile(path) or not named or name not in configs.names():
+        return value
+    return f"{configs.DIR / name}.py{colon}{args}"
+
+
+def _config_files_resolved(argv: list[str]) -> list[str]:
+    """argv with the value of each config flag through config_file; a config flag that
+    argv does not set gets its default so, before any --<name>.<field> override."""
+    argv = list(argv)
+    for name in flags.FLAGS:
+        if isinstance(flags.FLAGS[name].parser, ConfigFileFlagParser):
+            i = next((i for i, a in enumerate(argv) if re.match(f"--?{name}(=|$)", a)), None)
+            if i is None:
+                default = flags.FLAGS[name].default_unparsed
+                argv[1:1] = [f"--{name}={config_file(default)}"] if default else []
+            elif "=" in argv[i]:
+                flag, value = argv[i].split("=", 1)
+                argv[i] = f"{flag}={config_file(value)}"
+            elif i + 1 < len(argv):
+                argv[i + 1] = config_file(argv[i + 1])
+    return argv
 
 
 def start(argv: list[str]) -> None:
