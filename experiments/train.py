@@ -3,6 +3,10 @@ r"""Train and evaluate one experiment config (resumes if --workdir holds a check
     python -m experiments.train --config=experiments/configs/agreement.py --workdir=/tmp/agr
     python -m experiments.train --config=experiments/configs/ptb_small.py \
         --workdir=/tmp/ptb --config.num_epochs=2      # any field: --config.<field>=<value>
+
+The workdir may be a bucket URL (--workdir=gs://bucket/run). Compiled steps are kept in
+~/.cache/rnnlab/jax (or $JAX_COMPILATION_CACHE_DIR), so a rerun or resume starts at once;
+--nocompilation_cache turns that off.
 """
 
 from absl import flags
@@ -17,6 +21,7 @@ def define_flags() -> None:
     config_flags.DEFINE_config_file("config", "experiments/configs/agreement.py")
     flags.DEFINE_string("workdir", None, "checkpoints, metrics and results go here")
     flags.mark_flag_as_required("workdir")
+    flags.DEFINE_bool("compilation_cache", True, "keep compiled steps on disk for the next run")
 
 
 def main(argv):
@@ -29,6 +34,8 @@ def main(argv):
             d.num_processes or None,
             None if d.process_id < 0 else d.process_id,
         )
+    if flags.FLAGS.compilation_cache:
+        train.enable_compilation_cache()
     results = train.train_and_evaluate(config, flags.FLAGS.workdir)
     print(train.format_results(results))
     if results.get("preempted") or any(

@@ -76,7 +76,9 @@ def _tensorboard(logdir: str, resume_step: int, config_text: str):
         return None
     if "://" in logdir:  # tensorboardX's own gs:// writer needs google-cloud-storage
         record_writer.register_writer_factory(logdir.split(":")[0], _EpathEventsFactory())
-    tb = SummaryWriter(logdir, purge_step=resume_step + 1 if resume_step else None)
+    # (a resume in the same second as the start must not reuse its file name)
+    tb = SummaryWriter(logdir, purge_step=resume_step + 1 if resume_step else None,
+                       filename_suffix=f".from{resume_step}")  # fmt: skip
     if config_text:
         tb.add_text("config", "".join(f"    {line}\n" for line in config_text.splitlines()))
     return tb

@@ -45,9 +45,16 @@ class NonFiniteLossError(RuntimeError):
     """Raised when a training loss is NaN/inf and `skip_nonfinite` is off."""
 
 
-def enable_compilation_cache(directory: str) -> None:
+def enable_compilation_cache(directory: str | None = None) -> None:
     """Persist compiled steps on disk: a rerun (a resume, a test) skips recompilation.
-    Call before the first jit compilation."""
+    Call before the first jit compilation. `directory` defaults to
+    $JAX_COMPILATION_CACHE_DIR if set, else ~/.cache/rnnlab/jax (a local disk: on a pod,
+    each host its own)."""
+    directory = (
+        directory
+        or jax.config.jax_compilation_cache_dir
+        or str(epath.Path("~/.cache/rnnlab/jax").expanduser())
+    )
     jax.config.update("jax_compilation_cache_dir", directory)
     jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
     jax.config.update("jax_persistent_cache_min_entry_size_bytes", -1)
@@ -56,16 +63,22 @@ def enable_compilation_cache(directory: str) -> None:
 # --------------------------------------------------------------------------- optimizer
 
 
-def make_optimizer(config, steps_per_epoch: int, extra=None) -> optax.GradientTransformation:
-    """Adam or SGD with Zaremba's step decay: the first `decay_after_epochs` epochs at
-    the full learning rate, then x `lr_decay` at the start of every later epoch
-    (lr_decay 1: constant); global-norm clipping first. `extra` (the task's
-    `update_transform`, e.g. transfer's freeze / discriminative lr) comes last."""
+def learning_rate(config, steps_per_epoch: int) -> Callable:
+    """The rate of update number `count` (from 0), Zaremba's step decay: the first
+    `decay_after_epochs` epochs at the full rate, then x `lr_decay` at the start of every
+    later epoch (lr_decay 1: constant)."""
 
     def lr(count):
         decays = jnp.maximum(count // steps_per_epoch - config.decay_after_epochs + 1, 0)
         return config.learning_rate * jnp.float32(config.lr_decay) ** decays
 
+    return lr
+
+
+def make_optimizer(config, steps_per_epoch: int, extra=None) -> optax.GradientTransformation:
+    """Adam or SGD at `learning_rate`'s schedule; global-norm clipping first. `extra`
+    (the task's `update_transform`, e.g. transfer's freeze / discriminative lr) last."""
+    lr = learning_rate(config, steps_per_epoch)
     if config.optimizer == "sgd":
         opt = optax.sgd(lr)
     else:  # a constant rate keeps the optimizer state (and so the checkpoints) of before
@@ -177,9 +190,9 @@ def train_and_evaluate(config, workdir: str, *, on_step: Callable[[int], None] |
 
     on_step(step) is called after every step (tests use it to inject a SIGTERM).
     """
+    validate(config)  # before data is read or the workdir created
     cell_names = [c.strip() for c in str(config.model.cell).split(",")]
     if len(cell_names) > 1:
-        tasks.validate(config)
         results = {}
         for name in cell_names:
             sub = config.copy_and_resolve_references()
@@ -191,12 +204,58 @@ def train_and_evaluate(config, workdir: str, *, on_step: Callable[[int], None] |
                 return results
         runs.write_results(workdir, results)
         return results
+    _say(f"{workdir}: reading {config.dataset}...")
     task = tasks.build(config)
     start_time = time.perf_counter()
     setup = _init_or_restore(config, workdir, task)
     runs.start(workdir, config, task.vocabs)  # after the restore: it checks the run is ours
+    _say(_header(config, task, setup.state["params"]))
     outcome = _step_loop(config, workdir, task, setup, on_step)
     return _finish(config, workdir, task, setup, outcome, time.perf_counter() - start_time)
+
+
+def validate(config) -> None:
+    """The task's config errors (tasks.validate), then the loop's, as one ConfigError."""
+    tasks.validate(config)
+    errors = []
+    for field in ("log_every", "eval_every", "checkpoint_every", "keep_checkpoints"):
+        if not isinstance(config[field], int) or config[field] <= 0:
+            errors.append(f"{field} must be a positive int, got {config[field]!r}")
+    if not (config.num_steps > 0 or config.num_epochs > 0):
+        errors.append(f"num_steps or num_epochs must be > 0, got {config.num_steps} and "
+                      f"{config.num_epochs}")  # fmt: skip
+    if not isinstance(config.early_stop_evals, int) or config.early_stop_evals < 0:
+        errors.append(f"early_stop_evals must be an int >= 0, got {config.early_stop_evals!r}")
+    if errors:
+        raise tasks.ConfigError("bad config:\n  " + "\n  ".join(errors))
+
+
+def _say(line: str) -> None:
+    """A line for the user, once per run (process 0)."""
+    if jax.process_index() == 0:
+        print(line, flush=True)
+
+
+def _header(config, task: tasks.Task, params) -> str:
+    """What is about to train: data, model, parameters and steps."""
+    spec = models.spec_of(task.model)
+    data = ", ".join(f"{k.replace('_', ' ')} {v:,}" for k, v in task.summary.items()
+                     if k != "task" and isinstance(v, int))  # fmt: skip
+    model = spec["model"] + (f" ({spec['cell']})" if "cell" in spec else "")
+    count = sum(x.size for x in jax.tree.leaves(params))
+    steps, per_epoch = num_steps(config, task.steps_per_epoch), task.steps_per_epoch
+    return (f"{task.name}: {data}; {model}, {count:,} parameters\n"
+            f"{steps:,} steps ({steps / per_epoch:.2f} epochs of {per_epoch:,}), batch "
+            f"{config.batch_size}; dev every {config.eval_every}, checkpoint every "
+            f"{config.checkpoint_every} steps")  # fmt: skip
+
+
+def _devices(mesh) -> str:
+    """Where the steps run: 'cpu: 1 x cpu (data 1 x fsdp 1)', + the processes if several."""
+    axes = " x ".join(f"{name} {size}" for name, size in mesh.shape.items())
+    processes = f", {jax.process_count()} processes" if jax.process_count() > 1 else ""
+    kind = mesh.devices.flat[0].device_kind
+    return f"{jax.default_backend()}: {mesh.size} x {kind} ({axes}{processes})"
 
 
 @dataclasses.dataclass
@@ -211,6 +270,7 @@ class _Setup:
     data_iter: Any  # grain iterator; its state is checkpointed
     ckpt: checkpoint.Checkpointer
     meta: dict  # saved with every checkpoint
+    mesh: jax.sharding.Mesh
 
     def save(self, *, best: bool = False) -> None:
         self.ckpt.save(self.state, self.data_iter.get_state(), self.meta, best=best)
@@ -253,7 +313,7 @@ def _init_or_restore(config, workdir: str, task: tasks.Task) -> _Setup:
             "best_step": None, "stale_evals": 0, "summary": task.summary,
             "init": init_report, "window": []}  # fmt: skip
     dev = [put(b) for b in task.dev]
-    setup = _Setup(state, step_fn, jax.jit(task.eval_sums), put, dev, data_iter, ckpt, meta)
+    setup = _Setup(state, step_fn, jax.jit(task.eval_sums), put, dev, data_iter, ckpt, meta, mesh)
     restored = ckpt.restore(state, meta)
     if restored is not None:
         setup.state, data_state, saved_meta = restored
@@ -312,7 +372,8 @@ def _step_loop(config, workdir: str, task: tasks.Task, setup: _Setup, on_step) -
     total_steps = num_steps(config, task.steps_per_epoch)
     step = int(setup.state["step"])
     # From the checkpoint's step (0: a fresh start): rows of a run killed after it go.
-    writer = metrics_io.MetricsWriter(workdir, resume_step=step)
+    writer = metrics_io.MetricsWriter(workdir, step, config.to_json(indent=1))
+    lr = learning_rate(config, task.steps_per_epoch)
     progress = metrics_io.Progress(total_steps, step, config.log_every, epath.Path(workdir).name)
 
     metrics = _PendingMetrics(config.skip_nonfinite)
@@ -324,6 +385,10 @@ def _step_loop(config, workdir: str, task: tasks.Task, setup: _Setup, on_step) -
         meta["window"] = list(metrics.window)  # a resume's next row averages the same steps
         setup.save(best=best)
 
+    if step < total_steps:
+        cache = jax.config.jax_compilation_cache_dir
+        _say(f"{_devices(setup.mesh)}; compiling the train step"
+             f"{f' (cached in {cache})' if cache else ''}...")  # fmt: skip
     with _StopSignal() as stop:
         while step < total_steps:
             batch = next(setup.data_iter)
@@ -339,7 +404,7 @@ def _step_loop(config, workdir: str, task: tasks.Task, setup: _Setup, on_step) -
                 if nonfinite is not None:
                     reason = StopReason.NON_FINITE
                     break
-            logged = metrics.logged() if log else None
+            logged = {**metrics.logged(), "learning_rate": float(lr(step - 1))} if log else None
             progress.update(step, real_tokens, logged)
             if log:
                 writer.write(step, "train", logged)

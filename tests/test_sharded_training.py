@@ -16,7 +16,7 @@ import jax
 import numpy as np
 import pytest
 from conftest import REPO_ROOT
-from test_train import tiny_config
+from test_train import CACHE, tiny_config
 
 from rnnlab import runs, train
 
@@ -59,7 +59,7 @@ def _two_processes(workdir, config_file, num_steps: int, sigterm_at: int = 0) ->
     `sigterm_at`: SIGTERM to process 1 alone once it logs that step. Their outputs."""
     port = _free_port()
     env = {**os.environ, "XLA_FLAGS": "--xla_force_host_platform_device_count=2",
-           "JAX_CPU_COLLECTIVES_IMPLEMENTATION": "gloo",
+           "JAX_CPU_COLLECTIVES_IMPLEMENTATION": "gloo", "JAX_COMPILATION_CACHE_DIR": CACHE,
            "PYTHONPATH": os.pathsep.join([str(REPO_ROOT), str(REPO_ROOT / "tests")])}  # fmt: skip
     procs = [
         subprocess.Popen(
@@ -103,7 +103,7 @@ def test_two_processes_stop_together_on_one_sigterm_resume_and_match_one_process
     pair ends where one process training straight through does."""
     config_file = tmp_path / "two_process_config.py"
     config_file.write_text(
-        "from test_train import tiny_config\n\n\n"
+        "from test_train import CACHE, tiny_config\n\n\n"
         f"def get_config():\n    return tiny_config(**{SHARDED!r}, mesh_shape=(2, 2))\n"
     )
     workdir = tmp_path / "run"

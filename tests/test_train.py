@@ -15,7 +15,8 @@ from experiments.configs.base import base_config
 from rnnlab import runs, tasks, train
 
 # Compiled steps are shared across the runs of this module (and of its siblings).
-train.enable_compilation_cache(os.path.join(tempfile.gettempdir(), "rnnlab-test-jax-cache"))
+CACHE = os.path.join(tempfile.gettempdir(), "rnnlab-test-jax-cache")
+train.enable_compilation_cache(CACHE)
 
 
 def tiny_config(**overrides):
@@ -125,11 +126,35 @@ def test_tagger_word_dropout_from_the_config_reaches_the_train_step(tmp_path):
         ({"model.compute_dtype": "fp8"}, "model.compute_dtype must be one of"),
         ({"model.word_dropout": 1.0}, r"model.word_dropout must be in \[0, 1\)"),
         ({"model.word_dropout": 0.25}, "model.word_dropout is a tagger option"),
+        ({"log_every": 0}, "log_every must be a positive int, got 0"),
+        ({"eval_every": 0, "keep_checkpoints": -1}, "eval_every must be a positive int, got "
+         "0\n  keep_checkpoints must be a positive int, got -1"),
+        ({"num_steps": 0, "num_epochs": 0}, "num_steps or num_epochs must be > 0"),
+        ({"early_stop_evals": -2}, "early_stop_evals must be an int >= 0, got -2"),
     ],
-)
-def test_bad_config_values_give_one_clear_error(tmp_path, overrides, message):
+)  # fmt: skip
+def test_bad_config_values_give_one_clear_error_before_the_workdir_exists(
+    tmp_path, overrides, message
+):
     with pytest.raises(ValueError, match=message):
-        train.train_and_evaluate(tiny_config(**overrides), str(tmp_path))
+        train.train_and_evaluate(tiny_config(**overrides), str(tmp_path / "run"))
+    assert not (tmp_path / "run").exists()
+
+
+def test_a_run_says_what_it_trains_and_where_before_it_compiles(tmp_path, capsys):
+    train.train_and_evaluate(tiny_config(num_steps=2, eval_every=2), str(tmp_path))
+    lines = capsys.readouterr().out.splitlines()
+    run = runs.load(str(tmp_path))
+    count = sum(x.size for x in jax.tree.leaves(run.params))
+    device = jax.devices()[0].device_kind
+    assert lines[:4] == [
+        f"{tmp_path}: reading synthetic:lm...",
+        f"lm: train examples 96, dev examples 96, words vocab {len(run.vocabs['words'])}; "
+        f"LanguageModel (lstm), {count:,} parameters",
+        "2 steps (0.17 epochs of 12), batch 8; dev every 2, checkpoint every 100 steps",
+        f"cpu: 1 x {device} (data 1 x fsdp 1); compiling the train step (cached in {CACHE})...",
+    ]
+    assert lines[4].startswith(f"{tmp_path.name} step 2/2: loss ")
 
 
 @pytest.mark.parametrize("optimizer", ["sgd", "adam"])

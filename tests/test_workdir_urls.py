@@ -7,6 +7,7 @@ import contextlib
 import json
 import os
 import signal
+import struct
 from unittest import mock
 
 import jax
@@ -15,6 +16,7 @@ import orbax.checkpoint as ocp
 import pytest
 from etils.epath import testing as epath_testing
 from orbax.checkpoint._src.path import gcs_utils
+from tensorboardX.proto import event_pb2
 from test_train import tiny_config
 
 import rnnlab
@@ -76,6 +78,16 @@ def _results(run_dir) -> dict:
     return out
 
 
+def _events(path) -> list:
+    """The Event protos of a TensorBoard event file (records: length, crc, data, crc)."""
+    data, events, i = path.read_bytes(), [], 0
+    while i < len(data):
+        (n,) = struct.unpack("<Q", data[i : i + 8])
+        events.append(event_pb2.Event.FromString(data[i + 12 : i + 12 + n]))
+        i += 12 + n + 4
+    return events
+
+
 def test_a_bucket_workdir_is_stopped_resumed_and_matches_a_local_run(tmp_path, monkeypatch):
     config = tiny_config(lm_mode="stream", eval_every=2)
     local = tmp_path / "local"
@@ -103,7 +115,15 @@ def test_a_bucket_workdir_is_stopped_resumed_and_matches_a_local_run(tmp_path, m
         assert (remote / name).read_text() == (local / name).read_text(), name
     assert _results(remote) == _results(local)
     assert (remote / "curves.png").stat().st_size > 0
-    assert len(list((remote / "tb").glob("events.out.tfevents.*"))) == 2  # start, resume
+    start, resume = (_events(f) for f in sorted((remote / "tb").glob("events.*.from*")))
+    # The resume tells TensorBoard to drop what the first run logged after step 3.
+    assert [e.step for e in resume if e.HasField("session_log")] == [4]
+    for events in (start, resume):
+        values = [v for e in events for v in e.summary.value]
+        (text,) = [v.tensor.string_val[0].decode() for v in values if v.tag.startswith("config")]
+        assert '"learning_rate": 0.01' in text and '"lm_mode": "stream"' in text
+        lrs = {v.simple_value for v in values if v.tag == "train/learning_rate"}
+        assert lrs == {np.float32(config.learning_rate)}
     jax.tree.map(np.testing.assert_array_equal, run.params, want.params)
     assert (run.step, run.vocabs, run.config) == (want.step, want.vocabs, want.config)
     assert scores == rnnlab.load(str(local)).score(sentences)
