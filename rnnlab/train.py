@@ -215,8 +215,7 @@ def train_and_evaluate(config, workdir: str, *, on_step: Callable[[int], None] |
 
 
 def validate(config) -> None:
-    """The task's config errors (tasks.validate), then the loop's, as one ConfigError."""
-    tasks.validate(config)
+    """The task's config errors (tasks.validate) and the loop's, in one ConfigError."""
     errors = []
     for field in ("log_every", "eval_every", "checkpoint_every", "keep_checkpoints"):
         if not isinstance(config[field], int) or config[field] <= 0:
@@ -226,6 +225,14 @@ def validate(config) -> None:
                       f"{config.num_epochs}")  # fmt: skip
     if not isinstance(config.early_stop_evals, int) or config.early_stop_evals < 0:
         errors.append(f"early_stop_evals must be an int >= 0, got {config.early_stop_evals!r}")
+    try:
+        sharding.make_mesh(config.mesh_shape or None)
+    except ValueError as e:  # shapes that do not fit the devices of this run
+        errors.append(str(e))
+    try:
+        tasks.validate(config)
+    except tasks.ConfigError as e:  # "bad config:\n  a\n  b": the loop's go on the list
+        raise tasks.ConfigError("\n  ".join([str(e), *errors])) from None
     if errors:
         raise tasks.ConfigError("bad config:\n  " + "\n  ".join(errors))
 
