@@ -422,6 +422,12 @@ def _step_loop(config, workdir: str, task: tasks.Task, setup: _Setup, on_step) -
                 dev.update(task.dev_metrics(params))
                 writer.write(step, "dev", dev)
                 progress.write(f"{progress.desc} step {step}: dev " + _fmt(dev))
+                if config.metric not in dev:  # (known only once the task has evaluated)
+                    names = ", ".join(k for k in dev if k != "count")
+                    raise tasks.ConfigError(
+                        f"bad config: metric {config.metric!r} is not one of this task's dev "
+                        f"metrics: {names}"
+                    )
                 if _better(config.metric, dev[config.metric], meta["best"]):
                     meta.update(best=dev[config.metric], best_step=step, stale_evals=0)
                     save(best=True)

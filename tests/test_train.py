@@ -144,6 +144,15 @@ def test_bad_config_values_give_one_clear_error_before_the_workdir_exists(
     assert not (tmp_path / "run").exists()
 
 
+def test_an_unknown_metric_is_a_config_error_naming_the_tasks_metrics(tmp_path):
+    with pytest.raises(
+        tasks.ConfigError,
+        match="metric 'acc' is not one of this task's dev metrics: loss, accuracy, perplexity$",
+    ):
+        train.train_and_evaluate(tiny_config(metric="acc", num_steps=2, eval_every=2),
+                                 str(tmp_path))  # fmt: skip
+
+
 def test_a_run_says_what_it_trains_and_where_before_it_compiles(tmp_path, capsys):
     train.train_and_evaluate(tiny_config(num_steps=2, eval_every=2), str(tmp_path))
     lines = capsys.readouterr().out.splitlines()
