@@ -22,6 +22,7 @@ and write goes through `epath.Path`, never `open()`/`os`, so a pod resumes from 
 from __future__ import annotations
 
 import dataclasses
+import importlib
 import json
 from collections.abc import Callable
 from typing import Any
@@ -72,6 +73,21 @@ def find(root: str) -> list[str]:
     if not epath.Path(root).is_dir():
         return []
     return sorted(str(d) for d in epath.Path(root).iterdir() if has_checkpoint(str(d)))
+
+
+def check_workdir(workdir: str) -> None:
+    """OSError unless the workdir's storage can be used: a URL must be gs:// (the only
+    bucket orbax checkpoints to) with its clients installed. Checked before any data is
+    read; a missing client would otherwise stop the run at its first checkpoint."""
+    if "://" in workdir and not workdir.startswith("gs://"):
+        raise OSError(f"{workdir}: a workdir is a local path or a gs:// URL")
+    try:
+        epath.Path(workdir).exists()  # epath's gs:// backend: gcsfs
+        if workdir.startswith("gs://"):
+            importlib.import_module("google.cloud.storage")  # orbax asks the bucket's layout
+    except ImportError as e:
+        raise OSError(f"{workdir}: {e}; a gs:// workdir needs "
+                      "`pip install gcsfs google-cloud-storage`") from None  # fmt: skip
 
 
 def start(workdir: str, config, vocabs: dict[str, Vocab]) -> None:

@@ -191,6 +191,7 @@ def train_and_evaluate(config, workdir: str, *, on_step: Callable[[int], None] |
     on_step(step) is called after every step (tests use it to inject a SIGTERM).
     """
     validate(config)  # before data is read or the workdir created
+    runs.check_workdir(workdir)
     cell_names = [c.strip() for c in str(config.model.cell).split(",")]
     if len(cell_names) > 1:
         results = {}

@@ -8,6 +8,8 @@ import json
 import os
 import signal
 import struct
+import sys
+import types
 from unittest import mock
 
 import jax
@@ -29,7 +31,8 @@ URL = "gs://bucket/run"
 def fake_gcs(root):
     """gs://<bucket>/<key> stored as root/<bucket>/<key>: epath's backend for gs:// (each
     call maps its paths), TensorStore's GCS kvstore spec (a file kvstore there) and the
-    bucket's hierarchical-namespace query (off). Local paths pass through unchanged."""
+    bucket's hierarchical-namespace query (off; its client library a stub). Local paths
+    pass through unchanged."""
 
     def local(path):
         path = os.fspath(path)
@@ -60,6 +63,7 @@ def fake_gcs(root):
         mock.patch.object(gcs_utils, "get_kvstore_for_gcs",
                           lambda path: {"driver": "file", "path": local(path)}),
         mock.patch.object(gcs_utils, "is_hierarchical_namespace_enabled", lambda path: False),
+        mock.patch.dict(sys.modules, {"google.cloud.storage": types.ModuleType("storage")}),
     ):  # fmt: skip
         yield
 
@@ -137,3 +141,16 @@ def test_checkpoints_get_the_workdir_unchanged_or_absolute(tmp_path, monkeypatch
         want = path if "://" in path else str(tmp_path / path)
         assert str(ckpt.latest.directory) == f"{want}/checkpoints"
         ckpt.close()
+
+
+@pytest.mark.parametrize(
+    "workdir, message",
+    [
+        ("s3://bucket/run", "s3://bucket/run: a workdir is a local path or a gs:// URL"),
+        (URL, f"{URL}: .+; a gs:// workdir needs `pip install gcsfs google-cloud-storage`"),
+    ],
+)
+def test_an_unusable_workdir_url_is_one_error_before_training_starts(workdir, message):
+    no_client = mock.patch.dict(sys.modules, {"google.cloud.storage": None})
+    with fake_gcs("/nonexistent"), no_client, pytest.raises(OSError, match=message):
+        train.train_and_evaluate(tiny_config(), workdir)
