@@ -49,11 +49,17 @@ def is_tree(heads_n: Sequence[int], single_root: bool = True) -> bool:
 
 def is_projective(heads_n: Sequence[int]) -> bool:
     """No two arcs cross (the root at position 0, left of every word)."""
+    return not crossing_arcs(heads_n).any()
+
+
+def crossing_arcs(heads_n: Sequence[int]) -> np.ndarray:
+    """[n] bool: whether the arc into each word crosses another (the root at position 0)."""
     heads = np.asarray(heads_n)
     deps = np.arange(1, len(heads) + 1)
     lo, hi = np.minimum(heads, deps), np.maximum(heads, deps)
     a_lo, a_hi, b_lo, b_hi = lo[:, None], hi[:, None], lo[None, :], hi[None, :]
-    return not np.any((a_lo < b_lo) & (b_lo < a_hi) & (a_hi < b_hi))
+    crosses = (a_lo < b_lo) & (b_lo < a_hi) & (a_hi < b_hi)
+    return crosses.any(1) | crosses.any(0)
 
 
 def tree_score(scores_NxN: np.ndarray, heads_n: Sequence[int]) -> float:
