@@ -31,10 +31,11 @@ import os
 
 import numpy as np
 from absl import flags
+from etils import epath
 from ml_collections import config_flags
 
 from experiments import cli
-from rnnlab import tasks, train
+from rnnlab import runs, tasks, train
 
 RANDOM = "random"
 SINGLE = "pretrained"  # the arm of a single pre-training config
@@ -90,6 +91,20 @@ def summarize(accuracy: dict[str, list[float]]) -> dict:
     return out
 
 
+def train_or_reuse(config, workdir: str) -> dict:
+    """The results of a run finished with this very config, read back (rebuilding it would
+    read its data and evaluate dev again: minutes for IMDB); else it trains (resuming).
+    So runs started by hand in this layout (e.g. two at a time) are collected."""
+    folder = epath.Path(workdir)
+    done = folder / runs.RESULTS_FILE
+    if done.exists() and (folder / runs.CONFIG_FILE).exists():
+        same = runs.load_config(workdir).to_dict() == json.loads(config.to_json())
+        results = json.loads(done.read_text())
+        if same and not results.get("preempted"):
+            return results
+    return train.train_and_evaluate(config, workdir)
+
+
 def run(config, workdir: str) -> dict | None:
     """Every run (resuming what is there); the results dict, or None if preempted."""
     pre = pretrainings(config)
@@ -100,7 +115,7 @@ def run(config, workdir: str) -> dict | None:
         tasks.validate(c)  # every config error before the first step, not after the LM
     pretrained = {}
     for arm, c in pre.items():
-        pretrained[arm] = train.train_and_evaluate(c.copy_and_resolve_references(), dirs[arm])
+        pretrained[arm] = train_or_reuse(c.copy_and_resolve_references(), dirs[arm])
         if pretrained[arm].get("preempted"):
             return None
     runs = {arm: [] for arm in names}
@@ -108,7 +123,7 @@ def run(config, workdir: str) -> dict | None:
         for arm in names:
             run_dir = os.path.join(workdir, arm, f"seed{seed}")
             c = arm_config(config, arm, seed, dirs.get(arm, ""))
-            result = train.train_and_evaluate(c, run_dir)
+            result = train_or_reuse(c, run_dir)
             if result.get("preempted"):
                 return None
             runs[arm].append(result)
@@ -123,8 +138,7 @@ def run(config, workdir: str) -> dict | None:
         },
         "init": {arm: runs[arm][0]["init"] for arm in pre},
     }
-    with open(os.path.join(workdir, "transfer.json"), "w") as f:
-        json.dump(results, f, indent=1)
+    (epath.Path(workdir) / "transfer.json").write_text(json.dumps(results, indent=1))
     return results
 
 

@@ -7,7 +7,9 @@
 
 What moves from the LM (`LanguageModel`) to the `Classifier`: both name their parts
 `embed` and `rnn` (the LM's softmax is `out`, the classifier's optional next-word head
-`lm_out`); the classification layer `classify` is new:
+`lm_out`); the classification layer `classify` is new. A sequence autoencoder (an
+`EncoderDecoder` trained to regenerate its input: Dai & Le's SA-LSTM) names its encoder
+the same way and gives it as the LM does (its decoder is dropped):
 
   embedding  row by row, by word: a classifier word that the LM's vocabulary has (after
              the LM's own lowercasing) gets the LM's row; words the LM lacks keep their

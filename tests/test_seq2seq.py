@@ -207,3 +207,21 @@ def test_a_chosen_edit_is_applied_to_the_whole_source(tmp_path, edit):
         "capitalize": [[s[0].upper(), *s[1:]] if s else [] for s in sources],
     }[edit]
     assert got == want
+
+
+def test_seq2seq_on_text_is_a_sequence_autoencoder_of_each_texts_beginning():
+    from test_train import tiny_config
+
+    from rnnlab import tasks
+    from rnnlab.data import datasets
+
+    config = tiny_config(**{"dataset": "synthetic:lm", "task": "seq2seq", "max_tokens": 4,
+                            "decode.beam_sizes": ()})  # fmt: skip
+    task = tasks.build(config)
+    text = datasets.load_dataset(
+        "synthetic:lm", "train", synthetic_options=config.synthetic.to_dict()
+    )
+    pairs = task.examples["train"]
+    assert len(pairs) == len(text) and max(len(ex["tokens"]) for ex in text) > 4
+    for pair, ex in zip(pairs, text, strict=True):
+        assert pair["source"] == pair["target"] == ex["tokens"][:4]

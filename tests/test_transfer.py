@@ -356,7 +356,7 @@ def test_init_from_a_sequence_autoencoder_takes_its_encoder_and_nothing_else(tmp
     assert init["random"] == ["classify"] and set(params) == {"embed", "rnn", "classify"}
 
 
-def test_driver_writes_every_arm_per_seed(tmp_path, lm_workdir, sa_workdir):
+def test_driver_writes_every_arm_per_seed(tmp_path, lm_workdir, sa_workdir, monkeypatch):
     config = driver_config()
     # finished: the driver only evaluates them
     shutil.copytree(lm_workdir, tmp_path / "pretrain_lm")
@@ -386,6 +386,16 @@ def test_driver_writes_every_arm_per_seed(tmp_path, lm_workdir, sa_workdir):
     assert "init" not in json.loads((tmp_path / "random" / "seed0" / "results.json").read_text())
     table = driver.format_table(results)
     assert "sa - random: paired t" in table and "seq2seq pre-training" in table
+
+    def no_training(config, workdir, **kwargs):
+        raise AssertionError(f"{workdir} was trained again")
+
+    with monkeypatch.context() as m:  # a rerun reads every finished run back
+        m.setattr(train, "train_and_evaluate", no_training)
+        assert json.loads(json.dumps(driver.run(config, str(tmp_path)))) == saved
+    config.finetune.num_steps = 5  # another config: trained again (resumed at step 4)
+    rerun = driver.run(config, str(tmp_path))
+    assert [r["step"] for r in rerun["runs"]["random"]] == [5, 5]
 
 
 def driver_config():

@@ -34,6 +34,7 @@ def base_config() -> ml_collections.ConfigDict:
     c.bucketing = "pool"  # sort by length within shuffled pools
     c.pad_multiple = 4
     c.vocab_min_count = 1
+    c.max_tokens = 0  # > 0: a sequence autoencoder's texts are cut to this many tokens
     c.vocab_max_size = 0  # 0 = no limit
     c.lowercase = False
     # A finished run's workdir whose word vocabulary (and lowercasing) this run uses

@@ -80,6 +80,8 @@ def _common_errors(config) -> list[str]:
     for name in str(m.cell).split(","):
         if name.strip().lower() not in cells.CELLS:
             errors.append(f"unknown cell {name!r}; expected one of {sorted(cells.CELLS)}")
+    if not isinstance(config.max_tokens, int) or config.max_tokens < 0:
+        errors.append(f"max_tokens must be an int >= 0, got {config.max_tokens!r}")
     if not isinstance(m.sampled_softmax, int) or m.sampled_softmax < 0:
         errors.append(f"model.sampled_softmax must be an int >= 0, got {m.sampled_softmax!r}")
     if not 0.0 <= m.dropout < 1.0:

@@ -42,11 +42,13 @@ class Seq2Seq(base.Task):
 
     def load(self, spec: str, split: str):
         """The data set's pairs; text (an LM's or a classifier's tokens) becomes a
-        sequence autoencoder's, each text its own target (Dai & Le 2015's SA-LSTM)."""
+        sequence autoencoder's, each text its own target (Dai & Le 2015's SA-LSTM), cut
+        to its first `max_tokens` tokens if that is > 0."""
         examples = super().load(spec, split)
         if len(examples) == 0 or "source" in examples[0]:
             return examples
-        return [{"source": ex["tokens"], "target": ex["tokens"]} for ex in examples]
+        cut = slice(self.config.max_tokens or None)  # long documents: their beginning
+        return [{"source": ex["tokens"][cut], "target": ex["tokens"][cut]} for ex in examples]
 
     def make_vocabs(self, train):
         vocabs = {"words": self.word_vocab(s for ex in train for s in (ex["source"], ex["target"]))}
