@@ -24,7 +24,7 @@ from matplotlib.path import Path
 
 from rnnlab import parsing
 
-CHAR_INCHES = 0.1  # the width of a character of the 9-point labels, with some room
+CHAR_INCHES = 0.1  # the width of a character of the 10-point words, with some room
 LEVEL_INCHES = 0.45  # the height of one level of arcs
 BASE = 0.35  # where arcs start, above the words (in levels)
 
@@ -63,7 +63,7 @@ def draw_tree(
     if ax is None:
         width, height = slots.sum() * CHAR_INCHES + 0.4, (top + 1.2) * LEVEL_INCHES + 0.3
         ax = Figure(figsize=(max(width, 3.0), height), layout="constrained").add_subplot()
-    # One character is one x unit: the level height in x units keeps the arcs' shape.
+    # x: characters (a word's slot, its centre); y: levels of arcs, the words at 0.
     ax.set_xlim(0, slots.sum())
     ax.set_ylim(-0.8, top + 0.6)
     ax.set_axis_off()
