@@ -1,6 +1,8 @@
-r"""Dependency parsing to CoNLL-U: a trained parser's trees of your sentences.
+r"""python -m experiments.parse --workdir=RUN [--input=F] [--decoder=mst|eisner|greedy] [--draw=D]
 
-    python -m experiments.parse --workdir=/tmp/parser --input=sentences.txt [--draw=DIR]
+Dependency parsing to CoNLL-U: a trained parser's trees of your sentences, e.g.
+
+    python -m experiments.parse --workdir=/tmp/parser --input=sentences.txt --draw=/tmp/trees
     echo "The trophy does n't fit in the suitcase ." | python -m experiments.parse --workdir=RUN
 
 The input (--input, else stdin) is either text, one whitespace-tokenized sentence a line,
