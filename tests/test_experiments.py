@@ -28,7 +28,13 @@ def test_config_docstring_gives_its_command_and_validates(name):
     driver = "transfer" if "finetune" in config else "train"
     command = f"python -m experiments.{driver} --config=experiments/configs/{name}.py"
     assert command in module.__doc__  # the exact command (first, by convention)
-    for run in [config.pretrain, config.finetune] if driver == "transfer" else [config]:
+    if driver == "transfer":
+        from experiments import transfer
+
+        runs = [*transfer.pretrainings(config).values(), config.finetune]
+    else:
+        runs = [config]
+    for run in runs:
         if run.dataset.split(":")[0] != "synthetic":
             if not SHARED_DATA.is_dir():
                 pytest.skip("real data not here")
