@@ -14,7 +14,10 @@ from <workdir> if it holds a checkpoint, train, evaluate on dev every `eval_ever
 keep the best checkpoint, write metrics.jsonl / TensorBoard events / curves.png /
 results.json, and return the results dict. With `model.cell = "lstm,elman"` it trains
 one model per cell (in <workdir>/<cell>) and returns them side by side; SIGTERM stops
-it after saving the model it interrupts (the rerun resumes that one, then the rest).
+it after saving the model it interrupts (the rerun resumes that one, then the rest); with
+several processes all of them stop after the same step (`_StopSignal`). The workdir may
+be a gs:// URL (rnnlab.runs). Before any data is read the whole config is checked
+(`validate`); then the run says what it trains, on what, and that it compiles.
 
 The loop knows no kind of task: data, model, objective, evaluation sums, carried state
 and end-of-run evaluations come from the config's `rnnlab.tasks.Task`; the workdir's
