@@ -17,6 +17,10 @@ and `# text` comments and a blank line after it. UD's rule holds: the word under
 root is `root` and no other word is (the parser's relations are per word, so its `root`
 elsewhere becomes `dep`; stderr counts the changes). Greedy heads need not be trees:
 stderr counts those too. --draw=DIR writes each tree as DIR/<n>.png (n from 1).
+
+Measured (2026-12-02, 2 shared CPU cores): EWT dev (2001 sentences, 25,147 words) through
+the parser_ud_ewt run in 21 s of CPU, start-up and compilations included; its output
+scores exactly the run's own MST dev UAS / LAS (85.99 / 82.13), none set by the root rule.
 """
 
 from __future__ import annotations
