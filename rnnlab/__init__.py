@@ -6,6 +6,11 @@ rnnlab.export(workdir, "model.rnnlab")   # ... as one file that rnnlab.load read
 
 from rnnlab import builder, cells, recurrent
 
+# Where the repository lives (a placeholder until it is published): the Colab badge and the
+# install cell of every notebook, and the README's install line, use exactly this address
+# (tests/test_colab.py).
+REPO_URL = "https://github.com/rnnlab/rnnlab"
+
 __all__ = ["Predictor", "builder", "cells", "export", "load", "recurrent"]
 
 
