@@ -42,7 +42,6 @@ from rnnlab.data.formats import CONLLU_COLUMNS, UPOS_TAGS, DataFormatError
 
 FORMATS = ("auto", "text", "conllu")
 FORM, UPOS, HEAD, DEPREL, DEPS = 1, 3, 6, 7, 8  # CoNLL-U column indices
-ROOT, UNSPECIFIED = "root", "dep"  # UD: `root` exactly under 0; `dep` when nothing fits
 
 
 @dataclasses.dataclass
@@ -156,18 +155,6 @@ def parse_sentences(predictor, sentences: list[Sentence], decoder: str) -> list[
     return predictor.parse_many([s.forms for s in sentences], upos, decoder=decoder)
 
 
-def root_relations(parse: dict) -> tuple[dict, int]:
-    """The parse with UD's rule on `root` kept, and how many relations that changed: a
-    word under the root is `root`; another word the parser labelled `root` is `dep`
-    (unspecified). The parser picks each word's relation alone, so it can break the rule."""
-    rels = [
-        ROOT if head == 0 else UNSPECIFIED if rel == ROOT else rel
-        for head, rel in zip(parse["heads"], parse["deprels"], strict=True)
-    ]
-    changed = sum(a != b for a, b in zip(rels, parse["deprels"], strict=True))
-    return {"heads": parse["heads"], "deprels": rels}, changed
-
-
 def draw(sentences: list[Sentence], parses: list[dict], folder: str) -> list[pathlib.Path]:
     """One PNG per sentence in `folder` (created): 1.png, 2.png, ... (zero-padded)."""
     out = pathlib.Path(folder)
@@ -203,10 +190,7 @@ def main(argv):
         lines = list(numbered_lines(stream, path))  # bad bytes: an error before the model loads
     predictor = rnnlab.load(f.workdir)
     sentences = read_sentences(lines, path, f.format, "upos" in predictor.run.vocabs)
-    fixed = [root_relations(p) for p in parse_sentences(predictor, sentences, f.decoder)]
-    parses = [parse for parse, _ in fixed]
-    if changed := sum(n for _, n in fixed):
-        print(f"{changed} relations set by the rule on 'root' (root_relations)", file=sys.stderr)
+    parses = parse_sentences(predictor, sentences, f.decoder)
     for n, (sentence, parse) in enumerate(zip(sentences, parses, strict=True), 1):
         sys.stdout.write(to_conllu(sentence, parse, n))
     if bad := sum(not parsing.is_tree(p["heads"]) for p in parses):

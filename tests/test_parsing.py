@@ -420,3 +420,18 @@ def test_parser_options_are_checked_before_any_data_is_read():
         tasks.validate(config)
     for expected in ("parser.scorer", "parser.arc_dim", "'cky'", "'typo'", "source_dir"):
         assert expected in str(info.value)
+
+
+def test_tree_rels_give_root_to_the_word_under_the_root_only():
+    from rnnlab.tasks.parsing import tree_rels
+
+    rng = np.random.default_rng(0)
+    scores_BxTxR = rng.normal(size=(2, 5, 4))
+    scores_BxTxR[..., 2] += 10  # relation 2 ("root") is every word's favourite
+    heads_BxT = np.array([[0, 2, 0, 2, 3], [0, 0, 1, 1, 2]])  # position 0 is the root itself
+    rels_BxT = np.asarray(tree_rels(jnp.asarray(scores_BxTxR), jnp.asarray(heads_BxT), 2))
+    others = np.argmax(np.where(np.arange(4) == 2, -np.inf, scores_BxTxR), -1)
+    np.testing.assert_array_equal(rels_BxT, np.where(heads_BxT == 0, 2, others))
+    assert not np.any(rels_BxT[heads_BxT != 0] == 2)
+    no_root = np.asarray(tree_rels(jnp.asarray(scores_BxTxR), jnp.asarray(heads_BxT), -1))
+    np.testing.assert_array_equal(no_root, np.argmax(scores_BxTxR, -1))

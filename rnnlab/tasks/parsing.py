@@ -38,6 +38,7 @@ DEFAULTS = {"scorer": "biaffine", "arc_dim": 400, "rel_dim": 100, "upos_dim": 0,
             "word_dropout": 0.0, "decoders": ("mst", "greedy")}  # fmt: skip
 MAX_WORD_CHARS = 16  # as the tagger (pipeline.encode)
 ROOT = BOS  # the root's token: reserved in every word vocabulary, never a word
+ROOT_REL = "root"  # UD: the relation of the word under the root, and of no other word
 
 
 def options(config) -> dict:
@@ -159,6 +160,7 @@ class Parsing(base.Task):
     def parse_batches(self, params, batches, decoder: str) -> dict[int, tuple]:
         """{example index: (heads, relation names)} of every sentence in `batches`."""
         decode, rels = parsing.DECODERS[decoder], self.vocabs["rels"]
+        root_id = rels.id(ROOT_REL) if ROOT_REL in rels else -1
         out = {}
         for batch in batches:
             states, logp_BxTxT = _arc_log_probs(self.model, params, *self.model_inputs(batch))
@@ -168,7 +170,9 @@ class Parsing(base.Task):
             for b in np.flatnonzero(index_B >= 0):
                 n = int(lengths_B[b]) - 1
                 heads_BxT[b, 1 : n + 1] = decode(logp_BxTxT[b, : n + 1, : n + 1])
-            rel_BxT = np.asarray(_best_rels(self.model, params, states, jnp.asarray(heads_BxT)))
+            rel_BxT = np.asarray(
+                _best_rels(self.model, params, states, jnp.asarray(heads_BxT), root_id)
+            )
             for b in np.flatnonzero(index_B >= 0):
                 n = int(lengths_B[b]) - 1
                 heads = heads_BxT[b, 1 : n + 1].tolist()
@@ -242,10 +246,20 @@ def _arc_log_probs(model, params, tokens_BxT, mask_BxT, chars_BxTxW, upos_BxT):
     return model.apply({"params": params}, method=fn)
 
 
-@functools.partial(jax.jit, static_argnames="model")
-def _best_rels(model, params, states_BxTxH, heads_BxT):
-    fn = lambda module: jnp.argmax(module.rels(states_BxTxH, heads_BxT), -1)  # noqa: E731
-    return model.apply({"params": params}, method=fn)
+@functools.partial(jax.jit, static_argnames=("model", "root_id"))
+def _best_rels(model, params, states_BxTxH, heads_BxT, root_id: int):
+    fn = lambda module: module.rels(states_BxTxH, heads_BxT)  # noqa: E731
+    return tree_rels(model.apply({"params": params}, method=fn), heads_BxT, root_id)
+
+
+def tree_rels(scores_BxTxR, heads_BxT, root_id: int):
+    """Each word's best relation given its head, as a tree allows: the word under the
+    root gets `root_id`, every other word its best relation but that one (-1: the
+    relations have no root label, so each word simply gets its best)."""
+    if root_id < 0:
+        return jnp.argmax(scores_BxTxR, -1)
+    best_other_BxT = jnp.argmax(scores_BxTxR.at[..., root_id].set(-jnp.inf), -1)
+    return jnp.where(heads_BxT == 0, root_id, best_other_BxT)
 
 
 def loss_statistics(arcs_BxTxT, rels_BxTxR, heads_BxT, rels_BxT, mask_BxT, greedy_rels=None):
