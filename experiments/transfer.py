@@ -188,8 +188,8 @@ def define_flags() -> None:
 def main(argv):
     cli.start(argv)
     config = cli.config()
-    # The seeds' runs compile the same steps: compile once, reuse from disk.
-    train.enable_compilation_cache(os.path.join(flags.FLAGS.workdir, "jax_cache"))
+    # The seeds' runs compile the same steps: compile once, reuse from (local) disk.
+    train.enable_compilation_cache()
     results = run(config, flags.FLAGS.workdir)
     if results is None:
         raise SystemExit("preempted: rerun the same command to resume")
