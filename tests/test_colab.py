@@ -37,12 +37,15 @@ TEST_TOOLS = ("pytest", "pytest-xdist", "ruff", "hypothesis", "nbclient", "nbfor
 
 def test_every_badge_and_install_line_uses_the_repository_url():
     repo = rnnlab.REPO_URL.removeprefix("https://github.com/")
+    first = nbformat.read(NOTEBOOKS[0], as_version=4)
     for path in NOTEBOOKS:
         nb = nbformat.read(path, as_version=4)
         badge = f"https://colab.research.google.com/github/{repo}/blob/main/notebooks/{path.name}"
         assert f"]({badge})" in nb.cells[0].source, f"{path.name}: the badge must link {badge}"
         install = f'%pip install -q "rnnlab @ git+{rnnlab.REPO_URL}"'
         assert install in nb.cells[1].source, f"{path.name}: the install cell must say {install}"
+        block = nb.cells[1].source.split("\n\n")[:2]  # the imports, then the install itself
+        assert block == first.cells[1].source.split("\n\n")[:2], f"{path.name}: not 01's install"
     texts = [p.read_text() for p in [*NOTEBOOKS, REPO_ROOT / "README.md"]]
     assert f"git+{rnnlab.REPO_URL}" in texts[-1], "README.md: the pip install line"
     named = {m for t in texts for m in re.findall(r"github(?:\.com)?/([\w.-]+/[\w.-]+)", t)}
@@ -81,9 +84,33 @@ def _run(*args, **kwargs) -> subprocess.CompletedProcess:
     return out
 
 
+WHEELHOUSE = pathlib.Path(
+    os.environ.get("RNNLAB_WHEELHOUSE", pathlib.Path.home() / ".cache/rnnlab/wheelhouse")
+)
+CONSTRAINTS = REPO_ROOT / "constraints.txt"
+
+
+def _venv(root: pathlib.Path, *requirements, kernel_env: dict[str, str] | None = None):
+    """root/venv with the requirements installed offline from WHEELHOUSE at the versions of
+    constraints.txt (what it lacks is fetched into it first, from PyPI), and root/jupyter,
+    last, with the kernel spec KERNEL of that venv's python. Returns that python."""
+    _run(sys.executable, "-m", "venv", root / "venv")
+    python = root / "venv" / "bin" / "python"
+    offline = (python, "-m", "pip", "install", "-q", "--no-compile", "--no-index",
+               "--find-links", WHEELHOUSE, "-c", CONSTRAINTS, *requirements)  # fmt: skip
+    if subprocess.run(offline, capture_output=True).returncode != 0:
+        _run(python, "-m", "pip", "wheel", "-q", "-w", WHEELHOUSE, "-c", CONSTRAINTS, *requirements)
+        _run(*offline)
+    spec = root / "jupyter" / "kernels" / KERNEL
+    spec.mkdir(parents=True)
+    argv = [str(python), "-m", "ipykernel_launcher", "-f", "{connection_file}"]
+    spec_json = {"argv": argv, "language": "python", "env": kernel_env or {}}
+    (spec / "kernel.json").write_text(json.dumps(spec_json))
+    return python
+
+
 def _build(root: pathlib.Path) -> None:
-    """root/rnnlab-*.whl; root/venv with it and ipykernel (Colab's own kernel); last,
-    root/jupyter with that venv's kernel spec."""
+    """root/rnnlab-*.whl, and root/venv with it and ipykernel (Colab's own kernel)."""
     src = root / "src"  # a copy: a build in the checkout would leave build/ and egg-info there
     for name in ("rnnlab", "experiments"):
         shutil.copytree(REPO_ROOT / name, src / name, ignore=shutil.ignore_patterns("__pycache__"))
@@ -91,23 +118,7 @@ def _build(root: pathlib.Path) -> None:
         shutil.copy(REPO_ROOT / name, src / name)
     _run(sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--no-build-isolation",
          "-w", root, src)  # fmt: skip
-    venv = root / "venv"
-    _run(sys.executable, "-m", "venv", str(venv))
-    python = venv / "bin" / "python"
-    wheelhouse = pathlib.Path(
-        os.environ.get("RNNLAB_WHEELHOUSE", pathlib.Path.home() / ".cache/rnnlab/wheelhouse")
-    )
-    wheel = str(next(root.glob("rnnlab-*.whl")))
-    wanted = (wheel, "ipykernel", "-c", str(REPO_ROOT / "constraints.txt"))
-    offline = (python, "-m", "pip", "install", "-q", "--no-compile", "--no-index", "--find-links",
-               wheelhouse)  # fmt: skip
-    if subprocess.run([*offline, *wanted], capture_output=True).returncode != 0:
-        _run(python, "-m", "pip", "wheel", "-q", "-w", wheelhouse, *wanted)  # PyPI, once
-        _run(*offline, *wanted)
-    spec = root / "jupyter" / "kernels" / KERNEL
-    spec.mkdir(parents=True)
-    argv = [str(python), "-m", "ipykernel_launcher", "-f", "{connection_file}"]
-    (spec / "kernel.json").write_text(json.dumps({"argv": argv, "language": "python"}))
+    _venv(root, next(root.glob("rnnlab-*.whl")), "ipykernel")
 
 
 @pytest.fixture(scope="session")
@@ -170,16 +181,39 @@ def test_the_installed_cli_finds_its_configs_from_any_directory(wheel_env, user_
     assert results["step"] == 2 and "minimal_pairs" in results
 
 
-@pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
-def test_notebook_runs_from_the_wheel_on_the_synthetic_fallback(
-    path, wheel_env, user_dir, monkeypatch
-):
-    monkeypatch.setenv("JUPYTER_PATH", str(wheel_env / "jupyter"))
-    shutil.copy(path, user_dir / path.name)
-    nb = nbformat.read(user_dir / path.name, as_version=4)
+def _execute(nb, env: pathlib.Path, user_dir: pathlib.Path, monkeypatch) -> str:
+    """Runs nb in env's kernel (see _venv) from user_dir; what its cells printed."""
+    monkeypatch.setenv("JUPYTER_PATH", str(env / "jupyter"))
     client = NotebookClient(
         nb, timeout=600, kernel_name=KERNEL, resources={"metadata": {"path": str(user_dir)}}
     )
     client.execute()  # raises CellExecutionError naming the failing cell (and its assert)
-    shown = "".join(o.get("text", "") for c in nb.cells if c.cell_type == "code" for o in c.outputs)
-    assert "REAL_DATA = True" not in shown
+    return "".join(o.get("text", "") for c in nb.cells if c.cell_type == "code" for o in c.outputs)
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
+def test_notebook_runs_from_the_wheel_on_the_synthetic_fallback(
+    path, wheel_env, user_dir, monkeypatch
+):
+    shutil.copy(path, user_dir / path.name)
+    nb = nbformat.read(user_dir / path.name, as_version=4)
+    assert "REAL_DATA = True" not in _execute(nb, wheel_env, user_dir, monkeypatch)
+
+
+def test_the_install_cell_installs_rnnlab_from_the_repository_url(wheel_env, user_dir, monkeypatch):
+    """Colab's case: no rnnlab where the kernel runs, so the install cell pip-installs it
+    from REPO_URL; git reads that address as this checkout (its last commit), pip reads the
+    wheelhouse (filled by wheel_env) at the versions of constraints.txt: offline."""
+    colab = user_dir / "colab"
+    redirect = {"GIT_CONFIG_COUNT": "1", "GIT_CONFIG_KEY_0": f"url.{REPO_ROOT}.insteadOf",
+                "GIT_CONFIG_VALUE_0": rnnlab.REPO_URL, "PIP_NO_INDEX": "1",
+                "PIP_FIND_LINKS": str(WHEELHOUSE), "PIP_CONSTRAINT": str(CONSTRAINTS)}  # fmt: skip
+    python = _venv(colab, "ipykernel", "setuptools", kernel_env=redirect)  # setuptools: to build
+    nb = nbformat.read(NOTEBOOKS[0], as_version=4)
+    check = "import experiments.configs\nprint(rnnlab.__file__, experiments.configs.names())"
+    nb.cells = [*nb.cells[:2], nbformat.v4.new_code_cell(check)]  # the badge, the install cell
+    shown = _execute(nb, colab, user_dir, monkeypatch)
+    assert f"{colab / 'venv'}/" in shown and "'agreement'" in shown, shown[-2000:]
+    where = "from importlib import metadata as m; print(m.distribution('rnnlab').read_text("
+    url = json.loads(_run(python, "-c", where + "'direct_url.json'))", cwd=user_dir).stdout)["url"]
+    assert url == rnnlab.REPO_URL  # what pip installed came from that address
