@@ -2,8 +2,9 @@
 installed with its runtime dependencies only into a fresh virtualenv (no test tools, no
 top-level `experiments`); every notebook copied to a folder outside the checkout and run
 there by that environment's kernel with RNNLAB_SHARED_DATA unset (the synthetic fallback
-Colab users get); the installed command line finding configs by name from any directory.
-Also: one repository URL (rnnlab.REPO_URL) in every badge, install cell and the README.
+Colab users get); the installed command line finding configs by name from any directory;
+the install cell's own `%pip install` from REPO_URL where no rnnlab is installed. Also: one
+repository URL (rnnlab.REPO_URL) in every badge, install cell and the README.
 
 The environment is built once per test session (shared by the xdist workers) from the
 wheels in RNNLAB_WHEELHOUSE (default ~/.cache/rnnlab/wheelhouse) at the versions of
