@@ -205,6 +205,8 @@ def test_the_install_cell_installs_rnnlab_from_the_repository_url(wheel_env, use
     """Colab's case: no rnnlab where the kernel runs, so the install cell pip-installs it
     from REPO_URL; git reads that address as this checkout (its last commit), pip reads the
     wheelhouse (filled by wheel_env) at the versions of constraints.txt: offline."""
+    if not (REPO_ROOT / ".git").exists():
+        pytest.skip("the install cell's address is read as this checkout, which is no git clone")
     colab = user_dir / "colab"
     redirect = {"GIT_CONFIG_COUNT": "1", "GIT_CONFIG_KEY_0": f"url.{REPO_ROOT}.insteadOf",
                 "GIT_CONFIG_VALUE_0": rnnlab.REPO_URL, "PIP_NO_INDEX": "1",
