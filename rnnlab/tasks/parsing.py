@@ -123,6 +123,12 @@ class Parsing(base.Task):
         return (batch["tokens_BxT"], batch["mask_BxT"], batch.get("chars_BxTxW"),
                 batch.get("upos_BxT"))  # fmt: skip
 
+    @property
+    def root_id(self) -> int:
+        """The id of the relation `root` (`tree_rels`), -1 if the relations have none."""
+        rels = self.vocabs["rels"]
+        return rels.id(ROOT_REL) if ROOT_REL in rels else -1
+
     def _scores(self, params, batch, train: bool, key, greedy_rels: bool):
         rngs = {"dropout": key} if train else {}
         return self.model.apply({"params": params}, *self.model_inputs(batch),
@@ -137,8 +143,9 @@ class Parsing(base.Task):
 
     def eval_sums(self, params, batch, carry=None):
         arcs, rels, greedy_rels = self._scores(params, batch, False, None, greedy_rels=True)
+        greedy_ids = tree_rels(greedy_rels, jnp.argmax(arcs, -1), self.root_id)
         stats = loss_statistics(arcs, rels, batch["heads_BxT"], batch["rels_BxT"],
-                                batch["mask_BxT"], greedy_rels)  # fmt: skip
+                                batch["mask_BxT"], greedy_ids)  # fmt: skip
         keys = ("loss_sum", "correct", "count", "las_correct", "label_correct")
         return {k: stats[k] for k in keys}, carry
 
@@ -160,7 +167,6 @@ class Parsing(base.Task):
     def parse_batches(self, params, batches, decoder: str) -> dict[int, tuple]:
         """{example index: (heads, relation names)} of every sentence in `batches`."""
         decode, rels = parsing.DECODERS[decoder], self.vocabs["rels"]
-        root_id = rels.id(ROOT_REL) if ROOT_REL in rels else -1
         out = {}
         for batch in batches:
             states, logp_BxTxT = _arc_log_probs(self.model, params, *self.model_inputs(batch))
@@ -171,7 +177,7 @@ class Parsing(base.Task):
                 n = int(lengths_B[b]) - 1
                 heads_BxT[b, 1 : n + 1] = decode(logp_BxTxT[b, : n + 1, : n + 1])
             rel_BxT = np.asarray(
-                _best_rels(self.model, params, states, jnp.asarray(heads_BxT), root_id)
+                _best_rels(self.model, params, states, jnp.asarray(heads_BxT), self.root_id)
             )
             for b in np.flatnonzero(index_B >= 0):
                 n = int(lengths_B[b]) - 1
@@ -262,10 +268,11 @@ def tree_rels(scores_BxTxR, heads_BxT, root_id: int):
     return jnp.where(heads_BxT == 0, root_id, best_other_BxT)
 
 
-def loss_statistics(arcs_BxTxT, rels_BxTxR, heads_BxT, rels_BxT, mask_BxT, greedy_rels=None):
+def loss_statistics(arcs_BxTxT, rels_BxTxR, heads_BxT, rels_BxT, mask_BxT, greedy_rels_BxT=None):
     """Sums over the words (real positions but the root): loss = head cross-entropy over
     the sentence's positions + relation cross-entropy at the gold head; correct = greedy
-    head right (`las_correct`: and its relation at that head, given `greedy_rels`)."""
+    head right (`las_correct`: and its relation, given the relation ids at the greedy
+    heads `greedy_rels_BxT`, as `parse_batches` chooses them: `tree_rels`)."""
     dep_BxT = models.dependents(mask_BxT)
     arc_nll = optax.softmax_cross_entropy_with_integer_labels(arcs_BxTxT, heads_BxT)
     rel_nll = optax.softmax_cross_entropy_with_integer_labels(rels_BxTxR, rels_BxT)
@@ -275,8 +282,8 @@ def loss_statistics(arcs_BxTxT, rels_BxTxR, heads_BxT, rels_BxT, mask_BxT, greed
     label_ok = (jnp.argmax(rels_BxTxR, -1) == rels_BxT) & dep_BxT
     out = {"loss_sum": loss_sum, "count": count, "loss": loss_sum / jnp.maximum(count, 1.0),
            "correct": jnp.sum(head_ok), "label_correct": jnp.sum(label_ok)}  # fmt: skip
-    if greedy_rels is not None:
-        out["las_correct"] = jnp.sum(head_ok & (jnp.argmax(greedy_rels, -1) == rels_BxT))
+    if greedy_rels_BxT is not None:
+        out["las_correct"] = jnp.sum(head_ok & (greedy_rels_BxT == rels_BxT))
     return out
 
 
