@@ -13,7 +13,6 @@ and XLA's temporary memory. Rows are padded to T with real lengths uniform in [T
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import statistics
 import time
@@ -21,7 +20,7 @@ import time
 import numpy as np
 
 from benchmarks import lm_steps
-from benchmarks.lstm_lm import RESULTS_DIR
+from benchmarks.lstm_lm import write_report
 
 VARIANTS = {  # name -> Classifier fields
     "full, final": {},
@@ -101,10 +100,7 @@ def main(argv=None) -> list[dict]:
             rows.append(row)
             print(f"| {T} | {row['variant']} | {row['median_s']:.3f} | {row['x_full']:.2f} "
                   f"| {row['temp_MiB']:,.0f} | {row['compile_s']:.1f} |", flush=True)  # fmt: skip
-    out = RESULTS_DIR / f"doc_classifier-{time.strftime('%Y%m%d-%H%M%S')}.json"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(rows, indent=1))
-    print(f"wrote {out}")
+    write_report("doc_classifier", rows)
     return rows
 
 

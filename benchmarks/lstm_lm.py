@@ -57,6 +57,17 @@ UNROLLS = (1, 2, 4, 8, 16)
 RESULTS_DIR = pathlib.Path(__file__).resolve().parent / "results"
 
 
+def write_report(name: str, report, out: str | None = None) -> pathlib.Path:
+    """`report` as JSON in `out`, else RESULTS_DIR/<name>-<date-time>.json; says where."""
+    path = (
+        pathlib.Path(out) if out else RESULTS_DIR / f"{name}-{time.strftime('%Y%m%d-%H%M%S')}.json"
+    )
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(report, indent=1))
+    print(f"wrote {path}")
+    return path
+
+
 def parse_args(argv=None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     p.add_argument("--shapes", default=",".join(SHAPES), help="names from: " + ", ".join(SHAPES))
@@ -281,14 +292,7 @@ def main(argv=None) -> dict:
     report["total_s"] = time.perf_counter() - started
     print(f"\ntotal {report['total_s']:.0f} s")
     mode = "gpu" if args.gpu else "quick" if args.quick else "cpu"
-    out = (
-        pathlib.Path(args.out)
-        if args.out
-        else RESULTS_DIR / (f"lstm_lm-{mode}-{time.strftime('%Y%m%d-%H%M%S')}.json")
-    )
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(report, indent=1))
-    print(f"wrote {out}")
+    write_report(f"lstm_lm-{mode}", report, args.out)
     return report
 
 

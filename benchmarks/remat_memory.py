@@ -11,11 +11,9 @@ per K steps instead of every step's gate activations. Works on any backend.
 from __future__ import annotations
 
 import argparse
-import json
-import time
 
 from benchmarks import lm_steps
-from benchmarks.lstm_lm import RESULTS_DIR, SHAPES
+from benchmarks.lstm_lm import SHAPES, write_report
 
 
 def measure(shape: lm_steps.Shape, remat_chunk: int | None, precision: str) -> dict:
@@ -50,10 +48,7 @@ def main(argv=None) -> list[dict]:
             f"| {row['compile_s']:.1f} |",
             flush=True,
         )
-    out = RESULTS_DIR / f"remat_memory-{time.strftime('%Y%m%d-%H%M%S')}.json"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps({"shape": shape._asdict(), "rows": rows}, indent=1))
-    print(f"wrote {out}")
+    write_report("remat_memory", {"shape": shape._asdict(), "rows": rows})
     return rows
 
 

@@ -34,12 +34,12 @@ WORKSPACE), so its initialisation is a worse start than random for mean pooling.
 
 import ml_collections
 
+from experiments.configs import imdb_lstm
 from experiments.configs.base import base_config
 
 
 def _pretraining(task: str):
     c = base_config()
-    c.source_dir = "../shared/data"
     c.dataset = "imdb:unsup"  # unlabelled + training reviews; dev reviews for dev
     c.task = task
     c.model.cell = "lstm"
@@ -77,21 +77,8 @@ def get_config():
     sa.num_steps = 300  # ~2.2M pieces read (encoder) and regenerated (decoder)
     sa.eval_every = 300
 
-    cls = c.finetune = base_config()
-    cls.source_dir = "../shared/data"
-    cls.dataset = "imdb"
-    cls.batch_size = 32
-    cls.pad_multiple = 64
-    cls.model.cell = "lstm"
-    cls.model.embed_dim = 128
-    cls.model.hidden_size = 128
-    cls.model.bidirectional = False
-    cls.model.pooling = "mean"
-    cls.learning_rate = 1e-3
-    cls.num_epochs = 1
-    cls.eval_every = 350
-    cls.checkpoint_every = 350
-    cls.metric = "accuracy"
+    cls = c.finetune = imdb_lstm.get_config()  # its reading of the reviews and sizes
+    cls.model.pooling = "mean"  # the best of imdb_lstm's poolings from random init
 
     c.pretrained = ml_collections.ConfigDict()  # the pre-trained arms only
     c.pretrained.freeze_steps = 50  # the new head first, then everything
