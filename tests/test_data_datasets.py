@@ -6,7 +6,7 @@ import sys
 
 import pytest
 
-from rnnlab.data import datasets, local_formats, subwords
+from rnnlab.data import datasets, local_formats, subwords, words
 
 _WORDS = "the film was great bad awful fine plot acting I loved it hated boring superb"
 
@@ -92,6 +92,11 @@ def test_local_views_in_memory(source_dir):
     assert load("imdb:chars", "dev") == [{"text": "I loved it !", "label": 1},
                                          {"text": "bad  plot", "label": 0}]  # fmt: skip
     assert [e["text"] for e in load("imdb:chars,unsup")] == IMDB_TRAIN + IMDB_UNSUP
+    assert load("imdb:words", "dev") == [{"tokens": ["I", "loved", "it", "!"], "label": 1},
+                                         {"tokens": ["bad", "plot"], "label": 0}]  # fmt: skip
+    assert [e["tokens"] for e in load("imdb:unsup,words")] == [
+        r.split(" ") for r in IMDB_TRAIN + IMDB_UNSUP
+    ]
     tasks = [datasets.task_of(s) for s in ("imdb", "imdb:unsup", "imdb:chars", "imdb:unsup,chars")]
     assert tasks == ["classification", "lm", "chars", "chars"]
 
@@ -122,7 +127,7 @@ def test_clear_errors_for_bad_specs(source_dir):
 
 
 SPECS = ["sst", "sst:binary", "sst_trees:phrases", "ptb", "wikiner", "ewt:xpos", "shakespeare",
-         "imdb", "imdb:unsup", "imdb:chars,unsup"]  # fmt: skip
+         "imdb", "imdb:unsup", "imdb:chars,unsup", "imdb:words"]  # fmt: skip
 
 
 def test_tfds_round_trip_without_tensorflow(source_dir, tmp_path):
@@ -136,6 +141,7 @@ def test_tfds_round_trip_without_tensorflow(source_dir, tmp_path):
     again = datasets.load_dataset("ptb", "valid", data_dir=data_dir)
     assert list(again) == [{"tokens": ["the", "dog"]}]
     assert (data_dir / "rnnlab_local" / "sst" / "1.0.0").is_dir()
+    assert (data_dir / "rnnlab_local" / "imdb" / "1.1.0").is_dir()  # + words
     with pytest.raises(ValueError, match="no split 'test'"):
         datasets.load_dataset("ptb", "test", data_dir=data_dir)
     assert "tensorflow" not in sys.modules
@@ -211,3 +217,10 @@ def test_any_text_file_with_or_without_a_split_pattern(tmp_path):
         datasets.load_dataset(f"text:{tmp_path}/{{split}}.txt", "test")
     joined = datasets.load_dataset(f"synthetic:classification+text:{tmp_path}/train.txt")
     assert joined.task == "lm" and joined[-1] == {"tokens": ["second", "line", ","]}
+
+
+def test_review_words_are_treebank_tokens_like_sst():
+    """SST's tokenization ("n't", "'s", `` '' quotes), sentence ends split, <br /> a space."""
+    text = "It didn't work.<br /><br />The cast's \"best\" scene? None."
+    assert words.words(text) == ["It", "did", "n't", "work", ".", "The", "cast", "'s", "``",
+                                 "best", "''", "scene", "?", "None", "."]  # fmt: skip

@@ -17,8 +17,9 @@
                    train: each distinct (form, UPOS, lemma) with its count; dev/test: tokens
       shakespeare  tinyshakespeare/input.txt              chars, last 10% = dev
       imdb         imdb/{train,dev,test}.txt.gz           classification of raw reviews as
-                   SentencePiece pieces (`subwords`); "unsup": lm over the text, the 50k
-                   unlabelled reviews added to train; "chars": the raw text (chars)
+                   SentencePiece pieces (`subwords`); "words": as Treebank-style words
+                   instead (`words`, SST's tokenization); "unsup": lm over the text, the
+                   50k unlabelled reviews added to train; "chars": the raw text (chars)
     synthetic      no files: "synthetic:lm", "synthetic:classification", "synthetic:tagging"
     text:PATH      any text, one sentence per line, space-separated tokens (lm); PATH may
                    hold "{split}" ("text:/data/{split}.txt"), else it is the train split only
@@ -30,7 +31,7 @@
     TFDS catalog   glue/sst2, imdb_reviews, tiny_shakespeare, universal_dependencies/en_ewt
                    (":xpos" view), lm1b -- downloaded by TFDS (needs network)
     views          binary (SST-2 view of sst / sst_trees), phrases (sst_trees), xpos,
-                   universal (ewt_deps), unsup and chars (imdb);
+                   universal (ewt_deps), unsup, chars and words (imdb);
                    combine with commas: "sst_trees:phrases,binary"
     A+B            the examples of A, then those of B, in the fields they share: "ptb+sst"
                    is PTB and SST sentences as one LM corpus (task "lm"; labels dropped);
@@ -162,6 +163,9 @@ def _local_view(ex: dict, views: tuple[str, ...]) -> dict | None:
         out["tags"] = xpos if "xpos" in views else upos
     if "universal" in views:
         out["deprels"] = [r.partition(":")[0] for r in out["deprels"]]
+    if "words" in out:  # raw documents: their pieces, or words in the "words" view
+        word_tokens = out.pop("words")
+        out["tokens"] = word_tokens if "words" in views else out["tokens"]
     if "text" in out and "tokens" in out:  # raw documents: the text or its tokens
         del out["tokens" if "chars" in views else "text"]
     if out.get("label") == NO_LABEL or "unsup" in views:  # unlabelled text, all of it

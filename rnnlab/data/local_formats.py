@@ -16,7 +16,7 @@ import dataclasses
 import os
 from collections.abc import Callable, Iterator
 
-from rnnlab.data import formats, subwords
+from rnnlab.data import formats, subwords, words
 
 SHAKESPEARE_VALID_FRACTION = 0.1
 IMDB_PIECES = 16_000  # SentencePiece vocabulary of the "imdb" tokens
@@ -92,13 +92,15 @@ def _imdb_tokenizer(imdb_dir: str):
 
 
 def _read_imdb(path, split):
-    """Reviews with their raw text, SentencePiece pieces and label (NO_LABEL: unsup)."""
+    """Reviews with their raw text, SentencePiece pieces, Treebank-style words (the
+    "words" view) and label (NO_LABEL: unsup)."""
     docs = list(_imdb_documents(path, split))
     tokenizer = _imdb_tokenizer(os.path.dirname(path))
     for doc, tokens in zip(
         docs, subwords.pieces(tokenizer, [d["text"] for d in docs]), strict=True
     ):
-        yield {"text": doc["text"], "tokens": tokens, "label": doc.get("label", NO_LABEL)}
+        yield {"text": doc["text"], "tokens": tokens, "words": words.words(doc["text"]),
+               "label": doc.get("label", NO_LABEL)}  # fmt: skip
 
 
 def _splits(pattern: str, names=("train", "dev", "test")) -> dict[str, str]:
@@ -140,7 +142,7 @@ LOCAL_FORMATS = {
         "classification",
         {s: f"imdb/{f}" for s, f in IMDB_FILES.items()},
         _read_imdb,
-        ("unsup", "chars"),
+        ("unsup", "chars", "words"),
         {"chars": "chars", "unsup": "lm"},
     ),
     "shakespeare": LocalFormat(

@@ -34,9 +34,11 @@ _FORMAT_FEATURES = {  # stored examples that carry more than their task's fields
     "imdb": {
         "text": tfds.features.Text(),
         "tokens": _TEXTS,
+        "words": _TEXTS,
         "label": tfds.features.Scalar(np.int64),
     },
 }
+_VERSIONS = {"imdb": "1.1.0"}  # 1.1.0: + the words of each review (the "words" view)
 _INTS = tfds.features.Sequence(tfds.features.Scalar(np.int64))
 _FEATURES["parsing"] = {"tokens": _TEXTS, "upos": _TEXTS, "heads": _INTS, "deprels": _TEXTS}
 
@@ -46,7 +48,10 @@ class RnnlabLocal(tfds.core.GeneratorBasedBuilder):
 
     VERSION = tfds.core.Version("1.0.0")
     RELEASE_NOTES = {"1.0.0": "First release."}
-    BUILDER_CONFIGS = [tfds.core.BuilderConfig(name=name) for name in LOCAL_FORMATS]
+    BUILDER_CONFIGS = [
+        tfds.core.BuilderConfig(name=name, version=_VERSIONS.get(name, "1.0.0"))
+        for name in LOCAL_FORMATS
+    ]
     MANUAL_DOWNLOAD_INSTRUCTIONS = (
         "Pass the directory holding the files, laid out like ../shared/data "
         "(classes/, trees/, ptb/, tags/, ud_english_ewt/, tinyshakespeare/, imdb/), as manual_dir."
