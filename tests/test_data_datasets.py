@@ -224,3 +224,11 @@ def test_review_words_are_treebank_tokens_like_sst():
     text = "It didn't work.<br /><br />The cast's \"best\" scene? None."
     assert words.words(text) == ["It", "did", "n't", "work", ".", "The", "cast", "'s", "``",
                                  "best", "''", "scene", "?", "None", "."]  # fmt: skip
+
+
+def test_subword_vocabulary_is_a_soft_limit_for_small_corpora():
+    """A corpus too small for the asked vocabulary gets fewer pieces instead of an error
+    (the imdb reader builds pieces for every view, chars and words included)."""
+    model = subwords.train(IMDB_UNSUP[:5], 16_000)
+    assert 0 < model.get_piece_size() < 16_000
+    assert subwords.detokenize(subwords.pieces(model, IMDB_UNSUP[:1])[0]) == IMDB_UNSUP[0]

@@ -37,6 +37,7 @@ def train(texts: Iterable[str], vocab_size: int) -> spm.SentencePieceProcessor:
         sentence_iterator=iter(texts),
         model_writer=model,
         vocab_size=vocab_size,
+        hard_vocab_limit=False,  # a small corpus gets fewer pieces, not an error
         model_type="unigram",
         character_coverage=0.9995,  # the rarest 0.05% of characters become <unk>
         max_sentence_length=1 << 20,  # bytes: a review is one "sentence"
