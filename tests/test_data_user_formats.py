@@ -142,3 +142,19 @@ def test_tagging_examples_in_memory_train_through_the_train_api(tmp_path):
     tags = rnnlab.load(workdir).tag(["Anna is in Rome", "unseen"])
     assert [len(t) for t in tags] == [4, 1]
     assert {t for sentence in tags for t in sentence} <= {"LOC", "O", "PER"}
+
+
+def test_a_dev_file_with_other_label_names_than_train_is_an_error(tmp_path):
+    """--config.dev_dataset from another file numbers its classes from its own train split:
+    different names would silently be other classes, so the run refuses them."""
+    (tmp_path / "a").mkdir(), (tmp_path / "b").mkdir()
+    spec = _tsv(tmp_path / "a", REVIEWS)
+    two_classes = [r for r in REVIEWS["train"] if r[1] != "neutral"]
+    other = _tsv(tmp_path / "b", {"train": two_classes, "dev": REVIEWS["dev"][:1]})
+    config = tiny_config(dataset=spec, dev_dataset=other, metric="accuracy", num_steps=1)
+    with pytest.raises(ValueError, match=r"\(dev\) has the labels \['neg', 'pos'\], but .*"
+                       r"\(train\) has \['neg', 'neutral', 'pos'\]"):  # fmt: skip
+        train.train_and_evaluate(config, str(tmp_path / "run"))
+    same = _tsv(tmp_path / "b", {"train": REVIEWS["train"], "dev": REVIEWS["dev"][:1]})
+    config.dev_dataset = same  # the same names: fine
+    train.train_and_evaluate(config, str(tmp_path / "ok"))

@@ -29,6 +29,17 @@ class ConfigError(ValueError):
     """A bad config value (raised before any data is read or any step is run)."""
 
 
+def _check_same_labels(train, other, split: str) -> None:
+    """A dev (test) set from another file must number the classes as train does: its label
+    ids come from its own train split, so other names would be silently other classes."""
+    names, other_names = (getattr(e, "label_names", None) for e in (train, other))
+    if names and other_names and names != other_names:
+        raise ValueError(
+            f"{other.name} ({split}) has the labels {list(other_names)}, but {train.name} "
+            f"(train) has {list(names)}: a run's classes are train's"
+        )
+
+
 class Task:
     name: ClassVar[str]
     # Config fields that only this task reads ({"model.word_dropout": "is a tagger
@@ -44,6 +55,8 @@ class Task:
             if config.test_split
             else None
         )
+        for split, examples in (("dev", dev), ("test", test)):
+            _check_same_labels(train, examples, split)
         self.examples = {"train": train, "dev": dev, "test": test}
         self.vocabs = self.make_vocabs(train)
         train_ds = self.batches(train, train=True)
