@@ -78,11 +78,17 @@ def plot_unit_by_label(path, values_N, labels_N, *, unit: str, title: str) -> No
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots(figsize=(6, 3.2))
-    bins = np.linspace(values_N.min(), values_N.max(), 41)
+    # The central 99% of the values: a few outlying documents would squeeze the rest
+    # into a couple of bins; those outside are counted in the end bins (clipped).
+    low, high = np.percentile(values_N, [0.5, 99.5])
+    high = high if high > low else low + 1.0
+    bins = np.linspace(low, high, 41)
+    outside = int(np.sum((values_N < low) | (values_N > high)))
     for label, name, color in ((0, "negative", "tab:red"), (1, "positive", "tab:blue")):
-        ax.hist(values_N[labels_N == label], bins=bins, alpha=0.6, color=color,
-                label=f"{name} ({int(np.sum(labels_N == label))})")  # fmt: skip
-    ax.set_xlabel(f"unit {unit}")
+        ax.hist(np.clip(values_N[labels_N == label], low, high), bins=bins, alpha=0.6,
+                color=color, label=f"{name} ({int(np.sum(labels_N == label))})")  # fmt: skip
+    clipped = f" ({outside} outside the central 99%: in the end bins)" if outside else ""
+    ax.set_xlabel(f"unit {unit}{clipped}")
     ax.set_ylabel("dev documents")
     ax.set_title(title, fontsize=9)
     ax.legend(fontsize=8)
