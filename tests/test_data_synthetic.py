@@ -3,9 +3,11 @@
 import collections
 import json
 
+import numpy as np
 import pytest
 
-from rnnlab.data import synthetic
+from rnnlab import parsing
+from rnnlab.data import formats, synthetic
 
 SINGULAR_VERBS = {"is", "was", "has"}
 PLURAL_VERBS = {"are", "were", "have"}
@@ -96,3 +98,15 @@ def test_minimal_pairs_differ_in_one_word_with_opposite_attractors(kind):
             else:  # every intervening gendered noun has the other gender
                 gender = NOUN_GENDER[p["good"][head]]
                 assert all(NOUN_GENDER.get(n) != gender for n in nouns)
+
+
+def test_treebank_sentences_are_trees_that_round_trip_through_conllu(tmp_path):
+    sentences = synthetic.treebank(200, np.random.default_rng(0))
+    assert {len(s["tokens"]) for s in sentences} >= {7, 11}  # with and without the PP
+    for s in sentences:
+        assert parsing.is_tree(s["heads"])
+        assert [r for r in s["deprels"] if r == "root"] == ["root"]
+    formats.write_conllu(tmp_path / "t.conllu", sentences)
+    assert list(formats.read_conllu(tmp_path / "t.conllu", syntax=True)) == sentences
+    again = synthetic.treebank(200, np.random.default_rng(0))
+    assert again == sentences

@@ -414,6 +414,19 @@ def _user_tokens(value, name: str) -> list[str]:
     return tokens
 
 
+def write_conllu(path, sentences) -> None:
+    """Sentences as `read_conllu(..., syntax=True)` gives them ({"tokens", "tags",
+    "heads", "deprels"}) written as CoNLL-U that it reads back: the tag fills both UPOS
+    and XPOS, lemma and features are "_" (samples of a treebank, generated ones)."""
+    lines = []
+    for s in sentences:
+        rows = zip(s["tokens"], s["tags"], s["heads"], s["deprels"], strict=True)
+        lines += [f"{i}\t{form}\t_\t{tag}\t{tag}\t_\t{head}\t{rel}\t_\t_"
+                  for i, (form, tag, head, rel) in enumerate(rows, 1)] + [""]  # fmt: skip
+    with open(path, "w", encoding="utf-8") as f:
+        f.write("\n".join(lines) + "\n")
+
+
 def read_conllu(
     path,
     *,

@@ -16,6 +16,9 @@ distance (words between the head noun and the main verb), kind ("agreement" or
 "reflexive"), verb_index (the main verb's position). `examples(task, split)` gives the
 LM / classification / tagging views. Same seed -> the same sentences, byte for byte
 (`random.Random` seeded by a string).
+
+`treebank(n, rng)`: a second, tiny grammar ('the old dog sees a cat near the box .') with
+each sentence's dependency tree, for parsing and probing without the EWT files.
 """
 
 from __future__ import annotations
@@ -258,3 +261,43 @@ def minimal_pairs(
 
 def _flip_reflexive(word: str) -> str:
     return {"himself": "herself", "herself": "himself"}[word]
+
+
+# ---- a treebank: dependency trees without data files (notebooks 09 and 10) ----
+
+TREEBANK_WORDS = {"DET": ["the", "a"], "ADJ": ["old", "red", "small"],
+                  "NOUN": ["dog", "cat", "man", "box"], "VERB": ["sees", "likes", "finds"],
+                  "ADP": ["in", "near"]}  # fmt: skip
+
+
+def _tree_noun_phrase(rows: list, head, rel: str, rng) -> int:
+    """Appends 'DET (ADJ) NOUN' rows [form, UPOS, head, relation]; the noun's position."""
+    noun = len(rows) + 2 + (adj := rng.random() < 0.5)
+    rows.append([rng.choice(TREEBANK_WORDS["DET"]), "DET", noun, "det"])
+    if adj:
+        rows.append([rng.choice(TREEBANK_WORDS["ADJ"]), "ADJ", noun, "amod"])
+    rows.append([rng.choice(TREEBANK_WORDS["NOUN"]), "NOUN", head, rel])
+    return noun
+
+
+def treebank(n: int, rng) -> list[dict]:
+    """n sentences 'NP VERB NP (ADP NP) .' with their trees, as `formats.read_conllu(...,
+    syntax=True)` gives them ({"tokens", "tags" (UPOS), "heads", "deprels"}); `rng` a
+    numpy Generator. A head not yet written is filled in once its position is known."""
+    out = []
+    for _ in range(n):
+        rows = []
+        subject = _tree_noun_phrase(rows, None, "nsubj", rng)
+        rows.append([rng.choice(TREEBANK_WORDS["VERB"]), "VERB", 0, "root"])
+        verb = len(rows)
+        rows[subject - 1][2] = verb
+        obj = _tree_noun_phrase(rows, verb, "obj", rng)
+        if rng.random() < 0.5:
+            rows.append([rng.choice(TREEBANK_WORDS["ADP"]), "ADP", None, "case"])
+            adp = len(rows)
+            rows[adp - 1][2] = _tree_noun_phrase(rows, obj, "nmod", rng)
+        rows.append([".", "PUNCT", verb, "punct"])
+        forms, tags, heads, rels = (list(column) for column in zip(*rows, strict=True))
+        out.append({"tokens": [str(f) for f in forms], "tags": [str(t) for t in tags],
+                    "heads": [int(h) for h in heads], "deprels": rels})  # fmt: skip
+    return out
