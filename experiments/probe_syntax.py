@@ -28,8 +28,8 @@ Dev accuracy of the trained model / of its random-weight twin / selectivity (tra
 
 imdb_lm (run alone later, 72 s) is transfer_sst_imdb's LM: Treebank words of IMDB reviews,
 one LSTM layer of 128, dev perplexity 149.9. OOV on dev: parser and tagger 6.8%, PTB LM
-23.0% (punctuation, which PTB has none of, is <unk>), IMDB LM 5.9%. Trained layers beat their random twins everywhere, and more so higher up: a
-random LSTM loses the word layer by layer (UPOS 0.755 -> 0.438), training keeps and
+23.0% (punctuation, which PTB has none of, is <unk>), IMDB LM 5.9%. Trained layers beat
+their random twins everywhere, and more so higher up: a random LSTM loses the word layer by layer (UPOS 0.755 -> 0.438), training keeps and
 adds context (selectivity of UPOS doubles from the embeddings to layer 2). The parser's
 top layer reads relation (0.863) and depth (0.617) best, what it was trained for; the
 tagger's second layer adds little to its first. The PTB LM sees only the left context.
