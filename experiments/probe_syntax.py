@@ -26,17 +26,18 @@ Dev accuracy of the trained model / of its random-weight twin / selectivity (tra
     imdb_lm 1    0.838 0.508 +0.310 | 0.672 0.445 +0.133 | 0.430 0.389 -0.132
     majority     0.167               | 0.122               | 0.280
 
-imdb_lm (run alone later, 72 s) is transfer_sst_imdb's LM: Treebank words of IMDB reviews,
-one LSTM layer of 128, dev perplexity 149.9. OOV on dev: parser and tagger 6.8%, PTB LM
-23.0% (punctuation, which PTB has none of, is <unk>), IMDB LM 5.9%. Trained layers beat
-their random twins everywhere, and more so higher up: a random LSTM loses the word layer by layer (UPOS 0.755 -> 0.438), training keeps and
-adds context (selectivity of UPOS doubles from the embeddings to layer 2). The parser's
-top layer reads relation (0.863) and depth (0.617) best, what it was trained for; the
-tagger's second layer adds little to its first. The PTB LM sees only the left context.
-Depth selectivity is negative but for the parser's top layer: a label per word type is
-easier to memorise than depth, which is not a property of the word, so for depth compare
-with the random twin rather than the control. The parser's and tagger's twins coincide:
-same architecture and sizes, and Flax draws initial weights by parameter name and seed.
+imdb_lm (run alone later, 72 s) is transfer_sst_imdb's LM: Treebank words of IMDB
+reviews, one LSTM layer of 128, dev perplexity 149.9. OOV on dev: parser and tagger
+6.8%, PTB LM 23.0% (punctuation, which PTB has none of, is <unk>), IMDB LM 5.9%. Trained
+layers beat their random twins everywhere, and more so higher up: a random LSTM loses
+the word layer by layer (UPOS 0.755 -> 0.438), training keeps and adds context
+(selectivity of UPOS doubles from the embeddings to layer 2). The parser's top layer
+reads relation (0.863) and depth (0.617) best, what it was trained for; the tagger's
+second layer adds little to its first. The PTB LM sees only the left context. Depth
+selectivity is negative but for the parser's top layer: a label per word type is easier
+to memorise than depth, which is not a property of the word, so for depth compare with
+the random twin rather than the control. The parser's and tagger's twins coincide: same
+architecture and sizes, and Flax draws initial weights by parameter name and seed.
 
 Each workdir is a finished run (LM, tagger, parser or classifier) or a directory of runs.
 Probes (`rnnlab.analysis.probes`, multinomial logistic regression on the standardised

@@ -8,7 +8,17 @@ config) initialises imdb_pretraining's classifier (unidirectional LSTM 128, mean
 1 epoch) reading the reviews as the same words ("imdb:words", its own vocabulary: train
 words seen >= 5 times), against random init; seeds 0-2, paired as transfer_sst.
 
-Result: see the end of this docstring once measured.
+Result (2026-12-02, 2 CPU cores at load 4-9 with other jobs; 166-312 s a classifier),
+IMDB dev accuracy %, each run's best of its evaluations at steps 350/700/704:
+    seed            0      1      2     mean +- std
+    pretrained  88.48  88.48  88.12   88.36 +- 0.21
+    random      88.24  89.56  88.36   88.72 +- 0.73   difference -0.36 +- 0.67 (t -0.93)
+The word LM (13.4M words, dev perplexity 149.9) gives IMDB nothing, as the piece LM of
+imdb_pretraining did (-0.79 there); reading words instead of pieces moves random init
+from 88.37 to 88.72. 885 of the classifier's 28,947 words are not in the LM's 40k
+vocabulary. Yet the same LM gains +1.85 points on SST-5 (transfer_sst_imdb): on IMDB
+the classifier's own 22.5k training reviews (5M words) already teach what 0.7 of an
+epoch of LM training does, on SST (8.5k sentences) they do not.
 """
 
 from experiments.configs import imdb_pretraining, transfer_sst_imdb
