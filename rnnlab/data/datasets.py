@@ -163,9 +163,9 @@ def _local_view(ex: dict, views: tuple[str, ...]) -> dict | None:
         out["tags"] = xpos if "xpos" in views else upos
     if "universal" in views:
         out["deprels"] = [r.partition(":")[0] for r in out["deprels"]]
-    if "words" in out:  # raw documents: their pieces, or words in the "words" view
-        word_tokens = out.pop("words")
-        out["tokens"] = word_tokens if "words" in views else out["tokens"]
+    word_tokens = out.pop("words", None)  # raw documents store pieces and words
+    if "words" in views:
+        out["tokens"] = word_tokens
     if "text" in out and "tokens" in out:  # raw documents: the text or its tokens
         del out["tokens" if "chars" in views else "text"]
     if out.get("label") == NO_LABEL or "unsup" in views:  # unlabelled text, all of it
