@@ -165,6 +165,17 @@ def test_map_by_length_equals_one_sequence_at_a_time(n, rows):
     assert [T for _, T in shapes] == sorted(T for _, T in shapes)  # shortest first
 
 
+def test_map_by_length_maps_a_tuple_of_outputs_each_back_in_input_order():
+    seqs = [np.arange(1, n + 1, dtype=np.int32) for n in (5, 1, 3, 7, 2)]
+
+    def fn(tokens_BxT, mask_BxT):
+        return mask_BxT.sum(1), tokens_BxT[:, :1] * np.ones((1, 3), np.int32)
+
+    lengths_N, firsts_Nx3 = batching.map_by_length(fn, seqs, rows=2, pad_multiple=4)
+    np.testing.assert_array_equal(lengths_N, [5, 1, 3, 7, 2])
+    np.testing.assert_array_equal(firsts_Nx3, np.ones((5, 3)))
+
+
 def test_map_by_length_errors():
     def fn(tokens_BxT, mask_BxT, *extras):
         return mask_BxT.sum(1)

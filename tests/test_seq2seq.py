@@ -209,6 +209,66 @@ def test_a_chosen_edit_is_applied_to_the_whole_source(tmp_path, edit):
     assert got == want
 
 
+def test_beam_candidates_are_scored_by_their_teacher_forced_log_probability(tmp_path):
+    """Each hypothesis's score is the model's log-probability of it (and of </s>, unless
+    it was cut at the maximum length), best first; the greedy candidate is the best of a
+    beam of 1 and is what generate returns."""
+    from test_runs import conllu_dir
+    from test_train import tiny_config
+
+    from rnnlab import tasks
+    from rnnlab.data.vocab import BOS, EOS
+
+    config = tiny_config(dataset="ewt_lemmas", source_dir=conllu_dir(tmp_path), metric="accuracy")
+    task = tasks.build(config)
+    params = task.init_params(jax.random.key(0), task.train[0])
+    sources, features = [list("cats"), list("ran"), list("a")], ["NOUN", "VERB", "DET"]
+    words, feature_vocab = task.vocabs["words"], task.vocabs["features"]
+    for found in task.candidates(params, sources, features, beam_size=3):
+        scores = [score for _, score in found.hypotheses]
+        assert len(scores) == 3 and scores == sorted(scores, reverse=True)
+        feature = feature_vocab.id(features[sources.index(list(found.source))])
+        for tokens, score in found.hypotheses:
+            target = words.encode([*tokens, EOS][: task.max_len])
+            batch = _batch([(words.encode(list(found.source)), target, feature)],
+                           S=len(found.source), T=len(target))  # fmt: skip
+            batch[2][0, 0] = words.id(BOS)
+            nll = _loss_sum(task.model, params, batch)
+            np.testing.assert_allclose(score, -nll, rtol=1e-4, atol=1e-4)
+    greedy = task.candidates(params, sources, features, beam_size=1)
+    assert [list(c.hypotheses[0][0]) for c in greedy] == task.generate(params, sources, features)
+
+
+def test_prefer_known_restores_known_capitals_stretched_words_and_targets_within_margin():
+    from rnnlab.tasks.seq2seq import Candidates, Dictionary
+
+    def ex(source, target, feature):
+        return {"source": list(source), "target": list(target), "feature": feature}
+
+    train = [ex("India", "India", "PROPN"), ex("condemns", "condemn", "VERB"),
+             ex("German", "German", "ADJ"), ex("so", "so", "ADV")]  # fmt: skip
+    d = Dictionary(train, lambda e: (tuple(e["source"]), e["feature"]), ("PROPN",),
+                   restore_case=("PROPN",))  # fmt: skip
+
+    def choose(source, feature, edit, hypotheses, margin=2.0):
+        c = Candidates(edit, tuple(source), [(tuple(t), s) for t, s in hypotheses])
+        return "".join(d.prefer_known((tuple(source), feature), c, margin))
+
+    assert choose("india", "PROPN", "copy", [("india", -1.0)]) == "India"
+    assert choose("india", "NOUN", "copy", [("india", -1.0)]) == "india"  # not a restore_case
+    assert choose("german", "ADJ", "copy", [("german", -1.0)]) == "german"
+    assert choose("lisa", "PROPN", "copy", [("lisa", -1.0)]) == "lisa"  # no "Lisa" in train
+    cut = [("condem", -1.0), ("condemn", -2.5), ("condemned", -2.9)]
+    assert choose("condemned", "VERB", "generate", cut) == "condemn"
+    assert choose("condemned", "VERB", "generate", cut, margin=1.0) == "condem"  # too far
+    assert choose("condemned", "VERB", "copy", cut) == "condemned"  # an edit is kept
+    known = [("German", -1.0), ("condemn", -1.1)]
+    assert choose("germans", "ADJ", "generate", known) == "German"  # already a target
+    assert choose("Sooooo", "ADV", "lowercase", [("soooo", -1.0)]) == "so"  # stretched
+    assert choose("www", "X", "copy", [("ww", -1.0)]) == "www"  # no "ww" or "w" in train
+    assert choose("s000", "X", "copy", [("s0", -1.0)]) == "s000"  # not a word
+
+
 def test_seq2seq_on_text_is_a_sequence_autoencoder_of_each_texts_beginning():
     from test_train import tiny_config
 

@@ -114,6 +114,12 @@ def base_config() -> ml_collections.ConfigDict:
     # The dictionary baseline's last resort is the source lowercased, except for these
     # features (lemmas: a proper noun keeps its case).
     c.decode.keep_case_features = ()
+    # The combined system's "lexicon" rows (on when either is set): for a source unseen in
+    # train, a generated output that is no train target gives way to the best beam
+    # hypothesis that is one within this log-probability margin, and a copied lowercase
+    # source of these features takes its capitalized spelling if train knows it.
+    c.decode.lexicon_margin = 0.0
+    c.decode.restore_case_features = ()
 
     c.sample = ml_collections.ConfigDict()
     c.sample.num = 0  # > 0: sample this many texts from the LM at the end

@@ -78,7 +78,7 @@ def map_by_length(
     pad_multiple: int,
     per_step: Sequence[Sequence[np.ndarray]] = (),
     per_row: Sequence[np.ndarray] = (),
-) -> np.ndarray:
+) -> np.ndarray | tuple[np.ndarray, ...]:
     """[N, ...]: fn(tokens_BxT, mask_BxT, *per_step_BxT, *per_row_B) over N sequences,
     in input order.
 
@@ -88,7 +88,8 @@ def map_by_length(
     holds N int sequences aligned with `seqs_N` (LM targets, gold tags or heads), padded
     the same way; each array of `per_row` (first axis N: a start position, a label) comes
     along as its batch's rows. Filler rows (mask all False, extras 0) fill the last batch;
-    their results are dropped. `fn` returns an array with one row per batch row.
+    their results are dropped. `fn` returns an array with one row per batch row, or a
+    tuple of such arrays (then so does map_by_length).
     """
     if not len(seqs_N):
         raise ValueError("no sequences to map over")
@@ -103,19 +104,25 @@ def map_by_length(
         if len(a) != len(seqs_N):
             raise ValueError(f"a per_row array has {len(a)} rows for {len(seqs_N)} sequences")
     chunks = by_length(lengths_N, rows)
-    results = []
+    results = []  # per chunk, a tuple of arrays
     for chunk in chunks:
         T = _round_up(max(lengths_N[i] for i in chunk), pad_multiple)
         tokens_BxT, mask_BxT = pad_rows([seqs_N[i] for i in chunk], rows, T)
         per_step_BxT = [pad_rows([extra[i] for i in chunk], rows, T)[0] for extra in per_step]
         per_row_B = [_pad_first_axis(a[chunk], rows) for a in per_row]
-        out_B = np.asarray(fn(tokens_BxT, mask_BxT, *per_step_BxT, *per_row_B))
-        if out_B.shape[:1] != (rows,):
-            raise ValueError(f"fn returned shape {out_B.shape}; expected {rows} rows first")
-        results.append(out_B[: len(chunk)])
-    out_N = np.empty_like(results[0], shape=(len(seqs_N), *results[0].shape[1:]))
-    out_N[np.concatenate(chunks)] = np.concatenate(results)
-    return out_N
+        out = fn(tokens_BxT, mask_BxT, *per_step_BxT, *per_row_B)
+        outs_B = tuple(np.asarray(o) for o in (out if isinstance(out, tuple) else (out,)))
+        for out_B in outs_B:
+            if out_B.shape[:1] != (rows,):
+                raise ValueError(f"fn returned shape {out_B.shape}; expected {rows} rows first")
+        results.append(tuple(o[: len(chunk)] for o in outs_B))
+    order_N = np.concatenate(chunks)
+    outs_N = []
+    for parts in zip(*results, strict=True):
+        out_N = np.empty_like(parts[0], shape=(len(seqs_N), *parts[0].shape[1:]))
+        out_N[order_N] = np.concatenate(parts)
+        outs_N.append(out_N)
+    return tuple(outs_N) if isinstance(out, tuple) else outs_N[0]
 
 
 def _pad_first_axis(a: np.ndarray, rows: int) -> np.ndarray:

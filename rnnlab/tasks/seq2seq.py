@@ -20,7 +20,9 @@ become `<unk>`; a source longer than the maximum length is cut to it (counted).
 from __future__ import annotations
 
 import collections
+import dataclasses
 import functools
+import re
 import time
 
 import jax
@@ -109,6 +111,11 @@ class Seq2Seq(base.Task):
 
     def generate(self, params, sources, features=None, *, beam_size: int = 1) -> list[list[str]]:
         """The decoded target of each source (token lists), greedy for beam_size 1."""
+        return [c.output for c in self.candidates(params, sources, features, beam_size=beam_size)]
+
+    def candidates(self, params, sources, features=None, *, beam_size: int = 1) -> list:
+        """A `Candidates` per source: the edit classifier's choice, its output, and the
+        beam's hypotheses with their log-probabilities, best first."""
         words, c = self.vocabs["words"], self.config.decode
         ids_N = [words.encode(s[: self.max_len]) for s in sources]
         per_row = ()
@@ -119,28 +126,27 @@ class Seq2Seq(base.Task):
             bos_id=words.id(BOS), eos_id=words.id(EOS),
             banned_ids=tuple(words.id(t) for t in (PAD, BOS, UNK)), length_alpha=c.length_alpha,
         )  # fmt: skip
-        out_NxM = np.asarray(batching.map_by_length(
+        edit_N, tokens_NxKxM, scores_NxK = batching.map_by_length(
             fn, ids_N, rows=self.config.eval_batch_size, pad_multiple=8, per_row=per_row
-        ))  # fmt: skip
-        eos, decoded = words.id(EOS), []
-        for source, row in zip(sources, out_NxM, strict=True):  # row: [edit, tokens...]
-            edit = pipeline.EDITS[row[0]]
-            if edit == "copy":
-                decoded.append(list(source))
-            elif edit == "lowercase":
-                decoded.append([t.lower() for t in source])
-            elif edit == "capitalize":
-                decoded.append(pipeline.capitalized(source))
-            else:
-                decoded.append(words.decode(row[1 : 1 + _length(row[1:], eos)]))
-        return decoded
+        )
+        eos, out = words.id(EOS), []
+        for source, edit, rows_KxM, scores_K in zip(sources, edit_N, tokens_NxKxM, scores_NxK,
+                                                    strict=True):  # fmt: skip
+            hypotheses = [(tuple(words.decode(row[: _length(row, eos)])), float(score))
+                          for row, score in zip(rows_KxM, scores_K, strict=True)
+                          if np.isfinite(score)]  # fmt: skip
+            out.append(Candidates(pipeline.EDITS[edit], tuple(source), hypotheses))
+        return out
 
     def extras(self, params) -> dict:
         train, dev = self.examples["train"], self.examples["dev"]
         has_feature = "features" in self.vocabs
         key = (lambda ex: (tuple(ex["source"]), ex["feature"])) if has_feature else (
             lambda ex: (tuple(ex["source"]), None))  # fmt: skip
-        dictionary = Dictionary(train, key, tuple(self.config.decode.keep_case_features))
+        c = self.config.decode
+        dictionary = Dictionary(train, key, tuple(c.keep_case_features),
+                                tuple(c.restore_case_features))  # fmt: skip
+        lexical = c.lexicon_margin > 0 or bool(c.restore_case_features)
         seen_sources = {tuple(ex["source"]) for ex in train}
         gold = [tuple(ex["target"]) for ex in dev]
         unseen_N = np.array([tuple(ex["source"]) not in seen_sources for ex in dev])
@@ -159,21 +165,28 @@ class Seq2Seq(base.Task):
             },
             "decoding": {},
         }
-        for size in self.config.decode.beam_sizes:
+        for size in c.beam_sizes:
             start = time.perf_counter()
-            decoded = self.generate(params, [list(s) for s, _ in pairs],
+            found = self.candidates(params, [list(s) for s, _ in pairs],
                                     [f for _, f in pairs] if has_feature else None,
                                     beam_size=size)  # fmt: skip
             seconds = time.perf_counter() - start
-            by_pair = {p: tuple(d) for p, d in zip(pairs, decoded, strict=True)}
-            model = [by_pair[key(ex)] for ex in dev]
-            combined = [dictionary(key(ex)) if seen else by_pair[key(ex)]
-                        for ex, seen in zip(dev, seen_pair_N, strict=True)]  # fmt: skip
-            out["decoding"][f"beam{size}"] = {
+            by_pair = dict(zip(pairs, found, strict=True))
+            model = [tuple(by_pair[key(ex)].output) for ex in dev]
+            combined = [dictionary(key(ex)) if seen else m
+                        for ex, seen, m in zip(dev, seen_pair_N, model, strict=True)]  # fmt: skip
+            scores = out["decoding"][f"beam{size}"] = {
                 "model": _scores(model, gold, unseen_N),
                 "combined": _scores(combined, gold, unseen_N),
                 "distinct_sources_per_s": len(pairs) / seconds,
             }
+            if lexical:
+                preferred = [
+                    dictionary(key(ex)) if seen
+                    else dictionary.prefer_known(key(ex), by_pair[key(ex)], c.lexicon_margin)
+                    for ex, seen in zip(dev, seen_pair_N, strict=True)
+                ]  # fmt: skip
+                scores["lexicon"] = _scores(preferred, gold, unseen_N)
         return out
 
     @staticmethod
@@ -187,23 +200,51 @@ class Seq2Seq(base.Task):
         for name, r in results["decoding"].items():
             rows[f"model {name}"] = r["model"]
             rows[f"combined {name}"] = r["combined"]
+            if "lexicon" in r:
+                rows[f"lexicon {name}"] = r["lexicon"]
         for name, s in rows.items():
             lines.append(f"  {name:>22}: {s['accuracy']:.4f} / {s['unseen_accuracy']:.4f}")
         return lines
 
 
+@dataclasses.dataclass(frozen=True)
+class Candidates:
+    """What the model proposes for one source: the edit classifier's choice ("generate"
+    without one) and the beam's hypotheses (tokens, log-probability), best first."""
+
+    edit: str
+    source: tuple
+    hypotheses: list
+
+    @property
+    def output(self) -> list[str]:
+        """The edit applied to the source, or the best hypothesis for "generate"."""
+        if self.edit == "copy":
+            return list(self.source)
+        if self.edit == "lowercase":
+            return [t.lower() for t in self.source]
+        if self.edit == "capitalize":
+            return pipeline.capitalized(self.source)
+        return list(self.hypotheses[0][0])
+
+
 class Dictionary:
     """The most frequent train target of a (source, feature) pair, else of the source,
-    else the source, lowercased unless its feature is one of `keep_case`."""
+    else the source, lowercased unless its feature is one of `keep_case`; for pairs
+    unseen in train, `prefer_known` leans the model's output towards train targets."""
 
-    def __init__(self, train, key, keep_case: tuple[str, ...] = ()):
-        self.keep_case = keep_case
+    def __init__(self, train, key, keep_case: tuple[str, ...] = (),
+                 restore_case: tuple[str, ...] = ()):  # fmt: skip
+        self.keep_case, self.restore_case = keep_case, restore_case
         self.by_pair = collections.defaultdict(collections.Counter)
         self.by_source = collections.defaultdict(collections.Counter)
+        self.by_feature = collections.defaultdict(set)  # feature -> its train targets
         for ex in train:
             count, target = ex.get("count", 1), tuple(ex["target"])
             self.by_pair[key(ex)][target] += count
             self.by_source[tuple(ex["source"])][target] += count
+            self.by_feature[key(ex)[1]].add(target)
+        self.targets = set().union(*self.by_feature.values())
 
     def __call__(self, pair) -> tuple:
         for table, k in ((self.by_pair, pair), (self.by_source, pair[0])):
@@ -211,6 +252,44 @@ class Dictionary:
                 return table[k].most_common(1)[0][0]
         source, feature = pair
         return source if feature in self.keep_case else tuple(t.lower() for t in source)
+
+    def prefer_known(self, pair, candidates: Candidates, margin: float) -> tuple:
+        """The model's output for an unseen pair, unless train knows better. A lowercase
+        source of a `restore_case` feature that the model copied takes its capitalized
+        spelling if that is a train target of the feature (web text writes names in
+        lowercase: "india" PROPN -> "India"). A generated output that is no train target
+        gives way to the best hypothesis that is one, if its log-probability is within
+        `margin` of the best's (a stem cut short: "condemned" -> "condem", not "condemn").
+        An output that is no train target, of a source that stretches a letter (web text
+        again: "sooooo", "VERYYY"), is first replaced by the train target it stretches.
+        """
+        source, feature = pair
+        output = tuple(candidates.output)
+        if feature in self.restore_case and output == source and "".join(source).islower():
+            capital = tuple(pipeline.capitalized(source))
+            if capital in self.by_feature[feature]:
+                return capital
+        if output in self.targets:
+            return output
+        for unstretched in _unstretched(source):
+            if unstretched in self.targets:
+                return unstretched
+        if candidates.edit != "generate":
+            return output
+        best = candidates.hypotheses[0][1]
+        for tokens, score in candidates.hypotheses:
+            if score >= best - margin and tokens in self.targets:
+                return tokens
+        return output
+
+
+def _unstretched(source: tuple) -> list[tuple]:
+    """A word spelt in characters whose letters run 3+ times: lowercased, each run cut to
+    two letters, then to one ("Sooooo" -> "soo", "so"); [] for any other source."""
+    word = "".join(source)
+    if not (all(len(t) == 1 for t in source) and word.isalpha() and re.search(r"(.)\1\1", word)):
+        return []
+    return [tuple(re.sub(r"(.)\1{2,}", cut, word.lower())) for cut in (r"\1\1", r"\1")]
 
 
 def _scores(predicted, gold, unseen_N) -> dict[str, float]:
@@ -231,26 +310,21 @@ def _length(row_N: np.ndarray, eos_id: int) -> int:
 )
 def _decode(model, params, source_BxS, source_mask_BxS, features_B=None, *, beam_size,
             max_len, bos_id, eos_id, banned_ids, length_alpha):  # fmt: skip
-    """[edit_B | tokens_BxN of the best hypothesis] (greedy when beam_size is 1); the edit
-    is "generate" without an edit classifier."""
+    """(edit_B, tokens_BxKxN, scores_BxK): the edit classifier's choice ("generate"
+    without one) and the K hypotheses with their log-probabilities, best first (K = 1:
+    greedy)."""
     variables = {"params": params}
     memory = model.apply(variables, source_BxS, source_mask_BxS, features_B, method="encode")
     edit_B = jnp.zeros(source_BxS.shape[:1], jnp.int32)
     if model.num_edits > 0:
         edit_B = jnp.argmax(model.apply(variables, memory, method="edit_logits"), axis=-1)
-    tokens_BxN = _search(model, variables, memory, bos_id, beam_size, eos_id, max_len,
-                         banned_ids, length_alpha)  # fmt: skip
-    return jnp.concatenate([edit_B[:, None], tokens_BxN], axis=1)
-
-
-def _search(model, variables, memory, bos_id, beam_size, eos_id, max_len, banned_ids, alpha):
-    """tokens_BxN of the best hypothesis."""
     step = jax.tree_util.Partial(functools.partial(model.apply, method="step"), variables)
-    bos_B = jnp.full(memory["mask_BxS"].shape[:1], bos_id, jnp.int32)
+    bos_B = jnp.full(source_BxS.shape[:1], bos_id, jnp.int32)
     options = {"eos_id": eos_id, "max_len": max_len, "banned_ids": banned_ids}
     if beam_size == 1:
-        return decode.greedy(step, memory, bos_B, **options)[0]
-    tokens_BxKxN, _, _ = decode.beam_search(
-        step, memory, bos_B, beam_size=beam_size, length_alpha=alpha, **options
+        tokens_BxN, _, scores_B = decode.greedy(step, memory, bos_B, **options)
+        return edit_B, tokens_BxN[:, None], scores_B[:, None]
+    tokens_BxKxN, _, scores_BxK = decode.beam_search(
+        step, memory, bos_B, beam_size=beam_size, length_alpha=length_alpha, **options
     )
-    return tokens_BxKxN[:, 0]
+    return edit_B, tokens_BxKxN, scores_BxK
