@@ -210,9 +210,9 @@ def test_a_chosen_edit_is_applied_to_the_whole_source(tmp_path, edit):
 
 
 def test_beam_candidates_are_scored_by_their_teacher_forced_log_probability(tmp_path):
-    """Each hypothesis's score is the model's log-probability of it (and of </s>, unless
-    it was cut at the maximum length), best first; the greedy candidate is the best of a
-    beam of 1 and is what generate returns."""
+    """Each hypothesis's score, greedy or beam, is the model's log-probability of it (and
+    of </s>, unless it was cut at the maximum length); a beam's are best first, and its
+    best is at least as probable as the greedy output."""
     from test_runs import conllu_dir
     from test_train import tiny_config
 
@@ -224,19 +224,20 @@ def test_beam_candidates_are_scored_by_their_teacher_forced_log_probability(tmp_
     params = task.init_params(jax.random.key(0), task.train[0])
     sources, features = [list("cats"), list("ran"), list("a")], ["NOUN", "VERB", "DET"]
     words, feature_vocab = task.vocabs["words"], task.vocabs["features"]
-    for found in task.candidates(params, sources, features, beam_size=3):
-        scores = [score for _, score in found.hypotheses]
-        assert len(scores) == 3 and scores == sorted(scores, reverse=True)
-        feature = feature_vocab.id(features[sources.index(list(found.source))])
-        for tokens, score in found.hypotheses:
-            target = words.encode([*tokens, EOS][: task.max_len])
-            batch = _batch([(words.encode(list(found.source)), target, feature)],
-                           S=len(found.source), T=len(target))  # fmt: skip
-            batch[2][0, 0] = words.id(BOS)
-            nll = _loss_sum(task.model, params, batch)
-            np.testing.assert_allclose(score, -nll, rtol=1e-4, atol=1e-4)
-    greedy = task.candidates(params, sources, features, beam_size=1)
-    assert [list(c.hypotheses[0][0]) for c in greedy] == task.generate(params, sources, features)
+    found = {K: task.candidates(params, sources, features, beam_size=K) for K in (1, 3)}
+    for K, per_source in found.items():
+        for c, feature in zip(per_source, features, strict=True):
+            scores = [score for _, score in c.hypotheses]
+            assert len(scores) == K and scores == sorted(scores, reverse=True)
+            for tokens, score in c.hypotheses:
+                target = words.encode([*tokens, EOS][: task.max_len])
+                batch = _batch([(words.encode(list(c.source)), target, feature_vocab.id(feature))],
+                               S=len(c.source), T=len(target))  # fmt: skip
+                batch[2][0, 0] = words.id(BOS)
+                nll = _loss_sum(task.model, params, batch)
+                np.testing.assert_allclose(score, -nll, rtol=1e-4, atol=1e-4)
+    for greedy, beam in zip(found[1], found[3], strict=True):
+        assert beam.hypotheses[0][1] >= greedy.hypotheses[0][1] - 1e-5
 
 
 def test_prefer_known_restores_known_capitals_stretched_words_and_targets_within_margin():
