@@ -151,7 +151,7 @@ def to_conllu(sentence: Sentence, parse: dict, number: int) -> str:
 
 def parse_sentences(predictor, sentences: list[Sentence], decoder: str) -> list[dict]:
     """The predictor's parses, all sentences batched by length (with UPOS if it reads them)."""
-    upos = [s.upos for s in sentences] if "upos" in predictor.run.vocabs else None
+    upos = [s.upos for s in sentences] if predictor.run.model.num_upos > 0 else None
     return predictor.parse_many([s.forms for s in sentences], upos, decoder=decoder)
 
 
@@ -189,7 +189,7 @@ def main(argv):
     with open(f.input, "rb") if f.input else contextlib.nullcontext(sys.stdin.buffer) as stream:
         lines = list(numbered_lines(stream, path))  # bad bytes: an error before the model loads
     predictor = rnnlab.load(f.workdir)
-    sentences = read_sentences(lines, path, f.format, "upos" in predictor.run.vocabs)
+    sentences = read_sentences(lines, path, f.format, predictor.run.model.num_upos > 0)
     parses = parse_sentences(predictor, sentences, f.decoder)
     for n, (sentence, parse) in enumerate(zip(sentences, parses, strict=True), 1):
         sys.stdout.write(to_conllu(sentence, parse, n))

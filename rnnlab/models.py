@@ -553,6 +553,7 @@ class Parser(nn.Module):
     levers: Levers = Levers()
     word_dropout: float = 0.0
     unk_id: int = 1
+    num_tags: int = 0  # > 0: a UPOS classifier over the top states (`tags`, multi-task)
 
     def setup(self):
         check_positive(vocab_size=self.vocab_size, num_rels=self.num_rels, embed_dim=self.embed_dim,
@@ -581,6 +582,8 @@ class Parser(nn.Module):
             self.arc_v = nn.Dense(1, use_bias=False)
             self.rel_hidden = nn.Dense(R)
             self.rel_out = nn.Dense(self.num_rels)
+        if self.num_tags > 0:
+            self.tagger = nn.Dense(self.num_tags)
 
     def __call__(self, tokens_BxT, mask_BxT, chars_BxTxW=None, upos_BxT=None, heads_BxT=None,
                  *, train: bool = False):  # fmt: skip
@@ -590,6 +593,8 @@ class Parser(nn.Module):
         arcs_BxTxT = self.arcs(states_BxTxH, mask_BxT, train=train)
         if heads_BxT is None:
             heads_BxT = jnp.argmax(arcs_BxTxT, -1)
+        if self.num_tags > 0 and self.is_initializing():  # `tags` is a method of its own
+            self.tags(states_BxTxH)
         return arcs_BxTxT, self.rels(states_BxTxH, heads_BxT, train=train)
 
     def encode(self, tokens_BxT, mask_BxT, chars_BxTxW=None, upos_BxT=None, *,
@@ -628,6 +633,10 @@ class Parser(nn.Module):
         T = mask_BxT.shape[1]
         allowed_BxTxT = mask_BxT[:, None, :].astype(bool) & ~jnp.eye(T, dtype=bool)
         return jnp.where(allowed_BxTxT, scores, jnp.finfo(scores.dtype).min)
+
+    def tags(self, states_BxTxH):
+        """tag_logits_BxTxK of every position (the auxiliary UPOS classifier)."""
+        return self.tagger(states_BxTxH)
 
     def rels(self, states_BxTxH, heads_BxT, *, train: bool = False):
         """rel_scores_BxTxR of each position d attached to heads_BxT[b, d]."""

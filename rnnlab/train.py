@@ -79,13 +79,15 @@ def learning_rate(config, steps_per_epoch: int) -> Callable:
 
 
 def make_optimizer(config, steps_per_epoch: int, extra=None) -> optax.GradientTransformation:
-    """Adam or SGD at `learning_rate`'s schedule; global-norm clipping first. `extra`
-    (the task's `update_transform`, e.g. transfer's freeze / discriminative lr) last."""
+    """Adam (b2 = `adam_b2`) or SGD at `learning_rate`'s schedule; global-norm clipping
+    first. `extra` (the task's `update_transform`, e.g. transfer's freeze /
+    discriminative lr) last."""
     lr = learning_rate(config, steps_per_epoch)
     if config.optimizer == "sgd":
         opt = optax.sgd(lr)
     else:  # a constant rate keeps the optimizer state (and so the checkpoints) of before
-        opt = optax.adam(config.learning_rate if config.lr_decay == 1.0 else lr)
+        b2 = config.get("adam_b2", 0.999)  # runs saved before the option: optax's default
+        opt = optax.adam(config.learning_rate if config.lr_decay == 1.0 else lr, b2=b2)
     parts = [optax.clip_by_global_norm(config.clip_norm)] if config.clip_norm > 0 else []
     parts.append(opt)
     if extra is not None:
@@ -229,6 +231,8 @@ def validate(config) -> None:
                       f"{config.num_epochs}")  # fmt: skip
     if not isinstance(config.early_stop_evals, int) or config.early_stop_evals < 0:
         errors.append(f"early_stop_evals must be an int >= 0, got {config.early_stop_evals!r}")
+    if not 0.0 <= config.get("adam_b2", 0.999) < 1.0:
+        errors.append(f"adam_b2 must be in [0, 1), got {config.adam_b2!r}")
     try:
         sharding.make_mesh(config.mesh_shape or None)
     except ValueError as e:  # shapes that do not fit the devices of this run

@@ -415,10 +415,12 @@ def test_parser_options_are_checked_before_any_data_is_read():
     from rnnlab import tasks
 
     config = tiny_config(dataset="ewt_deps", source_dir="/nonexistent")
-    config.parser = {"scorer": "cubic", "arc_dim": 0, "decoders": ("mst", "cky"), "typo": 1}
+    config.parser = {"scorer": "cubic", "arc_dim": 0, "decoders": ("mst", "cky"), "typo": 1,
+                     "upos_loss": -1.0}  # fmt: skip
     with pytest.raises(tasks.ConfigError) as info:
         tasks.validate(config)
-    for expected in ("parser.scorer", "parser.arc_dim", "'cky'", "'typo'", "source_dir"):
+    for expected in ("parser.scorer", "parser.arc_dim", "'cky'", "'typo'", "source_dir",
+                     "parser.upos_loss must be >= 0"):  # fmt: skip
         assert expected in str(info.value)
 
 
@@ -435,3 +437,32 @@ def test_tree_rels_give_root_to_the_word_under_the_root_only():
     assert not np.any(rels_BxT[heads_BxT != 0] == 2)
     no_root = np.asarray(tree_rels(jnp.asarray(scores_BxTxR), jnp.asarray(heads_BxT), -1))
     np.testing.assert_array_equal(no_root, np.argmax(scores_BxTxR, -1))
+
+
+def test_upos_loss_adds_a_weighted_tagging_loss_and_parsing_still_needs_no_tags(tmp_path):
+    from test_runs import conllu_dir
+    from test_train import tiny_config
+
+    from rnnlab import runs, tasks, train
+
+    config = tiny_config(dataset="ewt_deps", source_dir=conllu_dir(tmp_path), metric="las",
+                         num_steps=30, eval_every=30, learning_rate=2e-2)  # fmt: skip
+    config.parser = {"arc_dim": 16, "rel_dim": 8, "upos_loss": 0.5, "decoders": ("greedy",)}
+    task = tasks.build(config)
+    assert task.model.num_tags == len(task.vocabs["upos"]) and task.model.num_upos == 0
+    batch = task.dev[0]
+    params = task.init_params(jax.random.key(0), batch)
+    objective, (metrics, _) = task.loss(params, batch, jax.random.key(1))
+    # The reference: the parsing loss alone + 0.5 x the mean cross-entropy of the tags.
+    inputs = task.model_inputs(batch)
+    states = task.model.apply({"params": params}, *inputs, method="encode")
+    logits = np.asarray(task.model.apply({"params": params}, states, method="tags"), np.float64)
+    words = np.asarray(models.dependents(batch["mask_BxT"]))
+    logp = _log_softmax(logits)[words, batch["upos_BxT"][words]]
+    assert float(metrics["aux_loss"]) == pytest.approx(-0.5 * logp.mean(), rel=1e-5)
+    assert float(objective) == pytest.approx(float(metrics["loss"] + metrics["aux_loss"]))
+    results = train.train_and_evaluate(config, str(tmp_path / "run"))
+    assert 0.5 < results["dev"]["upos_accuracy"] <= 1.0  # tags learned (14 tags: chance < 0.3)
+    params = runs.load(str(tmp_path / "run")).params
+    ((heads, _),) = task.parse(params, [["The", "cats", "ran"]])  # no tags given
+    assert parsing.is_tree(heads)

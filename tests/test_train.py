@@ -131,6 +131,7 @@ def test_tagger_word_dropout_from_the_config_reaches_the_train_step(tmp_path):
          "0\n  keep_checkpoints must be a positive int, got -1"),
         ({"num_steps": 0, "num_epochs": 0}, "num_steps or num_epochs must be > 0"),
         ({"early_stop_evals": -2}, "early_stop_evals must be an int >= 0, got -2"),
+        ({"adam_b2": 1.0}, r"adam_b2 must be in \[0, 1\), got 1.0"),
         ({"mesh_shape": (3,)}, r"mesh_shape \(3,\) does not use the 8 devices exactly"),
         ({"log_every": -1, "model.hidden_size": 0}, "bad config:\n  model.hidden_size must be "
          "a positive int, got 0\n  log_every must be a positive int, got -1$"),

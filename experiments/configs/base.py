@@ -81,6 +81,7 @@ def base_config() -> ml_collections.ConfigDict:
 
     c.optimizer = "adam"  # adam | sgd (with Zaremba's step decay)
     c.learning_rate = 1e-3
+    c.adam_b2 = 0.999  # Adam's second-moment decay (Dozat & Manning's parsers: 0.9)
     c.lr_decay = 1.0  # multiply lr by this every epoch after decay_after_epochs
     c.decay_after_epochs = 0
     c.clip_norm = 5.0

@@ -15,7 +15,9 @@ words per second.
 
 Options (config.parser, defaults below when absent): scorer "biaffine" | "mlp", arc_dim,
 rel_dim, upos_dim (> 0: gold UPOS embeddings as input; 0 = words and characters only),
-word_dropout (training: a word -> <unk>), decoders.
+upos_loss (> 0: multi-task, that weight x the cross-entropy of a UPOS classifier over the
+top BiRNN states is added to the loss; UPOS is still not an input, and dev reports
+`upos_accuracy`), word_dropout (training: a word -> <unk>), decoders.
 """
 
 from __future__ import annotations
@@ -29,13 +31,13 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from rnnlab import models, parsing
+from rnnlab import losses, models, parsing
 from rnnlab.data import batching, pipeline
 from rnnlab.data.vocab import BOS, PAD, UNK, Vocab
 from rnnlab.tasks import base
 
 DEFAULTS = {"scorer": "biaffine", "arc_dim": 400, "rel_dim": 100, "upos_dim": 0,
-            "word_dropout": 0.0, "decoders": ("mst", "greedy")}  # fmt: skip
+            "upos_loss": 0.0, "word_dropout": 0.0, "decoders": ("mst", "greedy")}  # fmt: skip
 MAX_WORD_CHARS = 16  # as the tagger (pipeline.encode)
 ROOT = BOS  # the root's token: reserved in every word vocabulary, never a word
 ROOT_REL = "root"  # UD: the relation of the word under the root, and of no other word
@@ -64,6 +66,8 @@ class Parsing(base.Task):
                 errors.append(f"parser.{field} must be a positive int, got {o[field]!r}")
         if not isinstance(o["upos_dim"], int) or o["upos_dim"] < 0:
             errors.append(f"parser.upos_dim must be an int >= 0, got {o['upos_dim']!r}")
+        if not o["upos_loss"] >= 0.0:
+            errors.append(f"parser.upos_loss must be >= 0, got {o['upos_loss']!r}")
         if not 0.0 <= o["word_dropout"] < 1.0:
             errors.append(f"parser.word_dropout must be in [0, 1), got {o['word_dropout']!r}")
         if bad := [d for d in o["decoders"] if d not in parsing.DECODERS]:
@@ -88,7 +92,7 @@ class Parsing(base.Task):
         if self.config.model.char_hidden_size > 0:
             words = (t for ex in train for t in ex["tokens"])
             vocabs["chars"] = Vocab.build_chars(words, reserved=(PAD, UNK))
-        if self.options["upos_dim"] > 0:
+        if self.options["upos_dim"] > 0 or self.options["upos_loss"] > 0:
             vocabs["upos"] = Vocab.build((ex["upos"] for ex in train), reserved=(PAD, UNK))
         return vocabs
 
@@ -110,8 +114,9 @@ class Parsing(base.Task):
             "num_rels": len(self.vocabs["rels"]),
             **base.model_fields(m, "char_embed_dim", "char_hidden_size"),
             "num_chars": len(self.vocabs.get("chars", ())),
-            "num_upos": len(self.vocabs.get("upos", ())),
+            "num_upos": len(self.vocabs["upos"]) if o["upos_dim"] > 0 else 0,
             "upos_dim": o["upos_dim"],
+            "num_tags": len(self.vocabs["upos"]) if o["upos_loss"] > 0 else 0,
             "scorer": o["scorer"],
             "arc_dim": o["arc_dim"],
             "rel_dim": o["rel_dim"],
@@ -136,18 +141,28 @@ class Parsing(base.Task):
                                 method=_forward, rngs=rngs)  # fmt: skip
 
     def statistics(self, params, batch, carry, train: bool, key):
-        arcs, rels, _ = self._scores(params, batch, train, key, greedy_rels=False)
+        """The parsing loss per word; with `upos_loss`, "aux_loss" is that weight x the
+        UPOS classifier's cross-entropy per word."""
+        arcs, rels, _, tags = self._scores(params, batch, train, key, greedy_rels=False)
         stats = loss_statistics(arcs, rels, batch["heads_BxT"], batch["rels_BxT"],
                                 batch["mask_BxT"])  # fmt: skip
+        if tags is not None:
+            upos = tag_statistics(tags, batch["upos_BxT"], batch["mask_BxT"])
+            stats["aux_loss"] = self.options["upos_loss"] * upos["loss"]
         return stats, None
 
     def eval_sums(self, params, batch, carry=None):
-        arcs, rels, greedy_rels = self._scores(params, batch, False, None, greedy_rels=True)
+        arcs, rels, greedy_rels, tags = self._scores(params, batch, False, None,
+                                                     greedy_rels=True)  # fmt: skip
         greedy_ids = tree_rels(greedy_rels, jnp.argmax(arcs, -1), self.root_id)
         stats = loss_statistics(arcs, rels, batch["heads_BxT"], batch["rels_BxT"],
                                 batch["mask_BxT"], greedy_ids)  # fmt: skip
         keys = ("loss_sum", "correct", "count", "las_correct", "label_correct")
-        return {k: stats[k] for k in keys}, carry
+        sums = {k: stats[k] for k in keys}
+        if tags is not None:
+            sums["upos_correct"] = tag_statistics(tags, batch["upos_BxT"],
+                                                  batch["mask_BxT"])["correct"]  # fmt: skip
+        return sums, carry
 
     def summarize(self, totals):
         count = max(float(totals["count"]), 1.0)
@@ -160,7 +175,8 @@ class Parsing(base.Task):
             "las": float(totals["las_correct"]) / count,
             "label_accuracy": float(totals["label_correct"]) / count,
             "count": float(totals["count"]),
-        }
+        } | ({"upos_accuracy": float(totals["upos_correct"]) / count}
+             if "upos_correct" in totals else {})  # fmt: skip
 
     # ------------------------------------------------------------------ parsing
 
@@ -188,7 +204,7 @@ class Parsing(base.Task):
     def parse(self, params, sentences, upos=None, decoder: str = "mst") -> list[tuple]:
         """(heads, relations) of each tokenized sentence (unknown words are <unk>, their
         characters still read); `upos`: each sentence's tags, if the model reads them."""
-        if "upos" in self.vocabs and upos is None:
+        if self.model.num_upos > 0 and upos is None:
             raise ValueError("this parser reads UPOS tags: pass upos (one list per sentence)")
         if any(len(s) == 0 for s in sentences):
             raise ValueError("every sentence needs at least one word")
@@ -235,12 +251,14 @@ class Parsing(base.Task):
 
 def _forward(module, tokens_BxT, mask_BxT, chars_BxTxW, upos_BxT, heads_BxT, train: bool,
              greedy_rels: bool):  # fmt: skip
-    """(arc scores, relation scores at the gold heads, at the greedy heads or None)."""
+    """(arc scores, relation scores at the gold heads, at the greedy heads or None, UPOS
+    logits or None)."""
     states = module.encode(tokens_BxT, mask_BxT, chars_BxTxW, upos_BxT, train=train)
     arcs_BxTxT = module.arcs(states, mask_BxT, train=train)
     rels_BxTxR = module.rels(states, heads_BxT, train=train)
     greedy = module.rels(states, jnp.argmax(arcs_BxTxT, -1)) if greedy_rels else None
-    return arcs_BxTxT, rels_BxTxR, greedy
+    tags = module.tags(states) if module.num_tags > 0 else None
+    return arcs_BxTxT, rels_BxTxR, greedy, tags
 
 
 @functools.partial(jax.jit, static_argnames="model")
@@ -285,6 +303,11 @@ def loss_statistics(arcs_BxTxT, rels_BxTxR, heads_BxT, rels_BxT, mask_BxT, greed
     if greedy_rels_BxT is not None:
         out["las_correct"] = jnp.sum(head_ok & (greedy_rels_BxT == rels_BxT))
     return out
+
+
+def tag_statistics(tags_BxTxK, upos_BxT, mask_BxT) -> dict[str, jax.Array]:
+    """`losses.token_cross_entropy` of the UPOS classifier over the words (not the root)."""
+    return losses.token_cross_entropy(tags_BxTxK, upos_BxT, models.dependents(mask_BxT))
 
 
 def _encode(index: int, ex: dict, vocabs: dict) -> dict:
