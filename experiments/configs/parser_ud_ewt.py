@@ -44,6 +44,7 @@ def get_config():
     c.parser.arc_dim = 400
     c.parser.rel_dim = 100
     c.parser.upos_dim = 0  # > 0: gold UPOS embeddings as input (off: the parser stands alone)
+    c.parser.upos_loss = 0.0  # > 0: multi-task UPOS classifier (tags are still no input)
     c.parser.word_dropout = 0.25  # training: a real word -> <unk>, so chars carry unseen words
     c.parser.decoders = ("mst", "greedy", "eisner")
     c.pad_multiple = 16  # few batch shapes (compilations): T in steps of 16
