@@ -13,8 +13,9 @@ whitespace-split strings (a character LM reads strings as characters); unknown w
 compilations and padding changes nothing.
 
 An exported file is a `flax.serialization` msgpack dict: the parameters (arrays), the
-model spec, config and vocabularies (JSON text), the task and step, and a format tag
-and version, so a file that is not one is refused with a sentence, not a traceback.
+model spec, config, vocabularies and inference tables (JSON text), the task and step, and
+a format tag and version, so a file that is not one is refused with a sentence, not a
+traceback.
 """
 
 from __future__ import annotations
@@ -65,6 +66,7 @@ def export(workdir: str, path: str, *, best: bool = True) -> str:
         "model": json.dumps(models.spec_of(run.model)),
         "config": run.config.to_json(),
         "vocabs": {k: json.dumps([v.tokens, v.lowercase]) for k, v in run.vocabs.items()},
+        "tables": {k: json.dumps(v) for k, v in run.tables.items()},
         "params": run.params,  # dicts and lists (as orbax restores them) of arrays
     }
     epath.Path(path).write_bytes(flax.serialization.msgpack_serialize(payload))
@@ -86,8 +88,9 @@ def _read_export(path: str) -> runs.Run:
         model = models.build(json.loads(payload["model"]))
         config = ml_collections.ConfigDict(json.loads(payload["config"]))
         params = jax.tree.map(jnp.asarray, payload["params"])
+        tables = {k: json.loads(v) for k, v in payload.get("tables", {}).items()}
         return runs.Run(str(path), payload["task"], model, params, vocabs, config,
-                        int(payload["step"]))  # fmt: skip
+                        int(payload["step"]), tables)  # fmt: skip
     except Exception as e:  # any damage: one sentence that says what was expected
         raise ValueError(f"{path} is not a model file written by rnnlab.export "
                          f"({type(e).__name__}: {e})") from None  # fmt: skip
@@ -104,7 +107,7 @@ class Predictor:
     def __init__(self, run: runs.Run):
         self.run, self.kind = run, run.task
         cls = tasks.REGISTRY.get(run.task)
-        self.task = cls and cls.for_inference(run.config, run.vocabs, run.model)
+        self.task = cls and cls.for_inference(run.config, run.vocabs, run.model, run.tables)
         # The class names of a data set with named labels (tsv:/jsonl:, in memory).
         labels = run.vocabs.get("labels")
         self.labels = None if labels is None else list(labels.tokens[1:])  # [0] is padding
@@ -163,16 +166,19 @@ class Predictor:
         """One sentence's parse (see `parse_many`)."""
         return self.parse_many([words], None if upos is None else [upos], decoder=decoder)[0]
 
-    def lemmatize(self, words, upos=None, *, beam_size: int = 1) -> list[str]:
-        """The lemma of each word (its UPOS tag too, if the model reads features): a
-        character encoder-decoder, as `ewt_lemmas` trains it."""
+    def lemmatize(self, words, upos=None, *, beam_size: int = 1,
+                  dictionary: bool = True) -> list[str]:  # fmt: skip
+        """The lemma of each word (its UPOS tag too, if the model reads features), as the
+        run's combined lemmatizer gives it (`Seq2Seq.predict`): the train dictionary for
+        a (word, UPOS) seen in train, the character encoder-decoder for the rest.
+        `dictionary` False, or a run that saved no dictionary: the model alone."""
         self._need("lemmatize", "seq2seq")
         words = _tokens(words)
         if "features" in self.run.vocabs and upos is None:
             raise ValueError("this lemmatizer reads UPOS tags: pass upos (one per word)")
-        decoded = self.task.generate(self.run.params, [list(w) for w in words],
-                                     None if upos is None else list(upos),
-                                     beam_size=beam_size)  # fmt: skip
+        decoded = self.task.predict(self.run.params, [list(w) for w in words],
+                                    None if upos is None else list(upos),
+                                    beam_size=beam_size, dictionary=dictionary)  # fmt: skip
         return ["".join(chars) for chars in decoded]
 
     def embed(self, texts) -> np.ndarray:

@@ -2,6 +2,8 @@
 
     <workdir>/config.json         the config of the latest start (JSON of the ConfigDict)
     <workdir>/vocab.<name>.json   its vocabularies (`Vocab.save`): words, tags, chars
+    <workdir>/table.<name>.json   what else its inference needs from the train data
+                                  (`Task.inference_tables`: a lemmatizer's dictionary)
     <workdir>/checkpoints/<step>  the latest checkpoints (resume): train state, data
                                   iterator state, meta (model spec, task, best so far)
     <workdir>/best/<step>         the checkpoint with the best dev metric
@@ -38,6 +40,7 @@ from rnnlab.data.vocab import Vocab
 CONFIG_FILE = "config.json"
 RESULTS_FILE = "results.json"
 _VOCAB_FILE = "vocab.{}.json"
+_TABLE_FILE = "table.{}.json"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -49,6 +52,7 @@ class Run:
     vocabs: dict[str, Vocab]
     config: ml_collections.ConfigDict
     step: int
+    tables: dict[str, Any] = dataclasses.field(default_factory=dict)
 
 
 def checkpoint_dir(workdir: str, *, best: bool) -> str:
@@ -90,8 +94,9 @@ def check_workdir(workdir: str) -> None:
                       "`pip install gcsfs google-cloud-storage`") from None  # fmt: skip
 
 
-def start(workdir: str, config, vocabs: dict[str, Vocab]) -> None:
-    """Writes the config and vocabularies of a run that starts (or resumes) training."""
+def start(workdir: str, config, vocabs: dict[str, Vocab], tables=None) -> None:
+    """Writes the config, vocabularies and inference tables (JSON-able) of a run that
+    starts (or resumes) training."""
     if jax.process_index() != 0:  # one writer per workdir in multi-process runs
         return
     folder = epath.Path(workdir)
@@ -99,6 +104,8 @@ def start(workdir: str, config, vocabs: dict[str, Vocab]) -> None:
     (folder / CONFIG_FILE).write_text(config.to_json(indent=1))
     for name, vocab in vocabs.items():
         vocab.save(folder / _VOCAB_FILE.format(name))
+    for name, table in (tables or {}).items():
+        (folder / _TABLE_FILE.format(name)).write_text(json.dumps(table))
 
 
 def write_results(workdir: str, results: dict) -> None:
@@ -130,7 +137,14 @@ def load(workdir: str, *, best: bool = True) -> Run:
     if "model" not in meta:
         return _load_old_layout(workdir, meta, params, step)
     return Run(workdir, meta["task"], models.build(meta["model"]), params,
-               load_vocabs(workdir), load_config(workdir), step)  # fmt: skip
+               load_vocabs(workdir), load_config(workdir), step, load_tables(workdir))  # fmt: skip
+
+
+def load_tables(workdir: str) -> dict[str, Any]:
+    """The inference tables of the run in `workdir` ({} for runs that wrote none)."""
+    folder = epath.Path(workdir)
+    names = sorted(f.name for f in folder.glob(_TABLE_FILE.format("*")))
+    return {name.split(".")[1]: json.loads((folder / name).read_text()) for name in names}
 
 
 def _read(workdir: str, best: bool, read: Callable[[str], Any]) -> Any:

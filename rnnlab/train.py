@@ -214,7 +214,8 @@ def train_and_evaluate(config, workdir: str, *, on_step: Callable[[int], None] |
     task = tasks.build(config)
     start_time = time.perf_counter()
     setup = _init_or_restore(config, workdir, task)
-    runs.start(workdir, config, task.vocabs)  # after the restore: it checks the run is ours
+    # After the restore: it checks the run is ours.
+    runs.start(workdir, config, task.vocabs, task.inference_tables())
     _say(_header(config, task, setup.state["params"]))
     outcome = _step_loop(config, workdir, task, setup, on_step)
     return _finish(config, workdir, task, setup, outcome, time.perf_counter() - start_time)

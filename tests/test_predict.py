@@ -122,14 +122,24 @@ def test_parse_gives_trees_and_what_the_task_parses(predictor):
         assert parsing.is_tree(out["heads"])
 
 
-def test_lemmatize_decodes_each_word_as_the_task_does(predictor):
+def test_lemmatize_is_the_combined_lemmatizer_of_the_task_without_its_data(predictor, tmp_path):
     p = predictor("seq2seq")
     words, upos = ["cats", "ran", "Paris", "unseen"], ["NOUN", "VERB", "PROPN", "NOUN"]
     got = p.lemmatize(words, upos)
     assert got == [p.lemmatize([w], [u])[0] for w, u in zip(words, upos, strict=True)]
-    task = tasks.build(p.run.config)
-    expected = task.generate(p.run.params, [list(w) for w in words], upos)
-    assert got == ["".join(e) for e in expected]
+    # Seen (word, UPOS) pairs: the train dictionary, which the run folder kept (a model
+    # of 4 steps spells no lemma); the unseen word: the model.
+    assert got[:3] == ["cat", "run", "Paris"]
+    task = tasks.build(p.run.config)  # the run's data
+    model_alone = ["".join(e) for e in task.generate(p.run.params, [list(w) for w in words], upos)]
+    assert got[3] == model_alone[3] and model_alone[:3] != got[:3]
+    assert p.lemmatize(words, upos, dictionary=False) == model_alone
+    sources = [list(w) for w in words]
+    assert got == ["".join(e) for e in task.predict(p.run.params, sources, upos)]
+    # A run folder without the dictionary (written before it was kept): the model alone.
+    old = shutil.copytree(p.run.workdir, tmp_path / "old")
+    (old / "table.pairs.json").unlink()
+    assert rnnlab.load(str(old)).lemmatize(words, upos) == model_alone
     with pytest.raises(ValueError, match="UPOS"):
         p.lemmatize(words)
 

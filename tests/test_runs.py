@@ -123,7 +123,10 @@ def test_runs_written_before_runs_py_load_and_predict_as_before(tmp_path, name):
     else:
         got = run.model.apply({"params": run.params}, expected["inputs_BxT"],
                               expected["mask_BxT"], None, expected.get("labels_B"))[0]  # fmt: skip
-    np.testing.assert_array_equal(got, outputs)
+    # `outputs` were computed on another CPU: XLA vectorises float32 sums for the machine's
+    # vector width, so the last bits may differ (seen: up to 2e-7 on an AMD EPYC, logits
+    # of size 0.5); a parameter read into the wrong place changes them by orders more.
+    np.testing.assert_allclose(got, outputs, rtol=1e-5, atol=1e-6)
     assert run.vocabs["words"].tokens[:2] == ("<pad>", "<unk>")
     assert sorted(os.listdir(workdir)) == sorted(os.listdir(OLD_LAYOUT / name))
 

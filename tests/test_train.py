@@ -195,6 +195,22 @@ def test_step_decay_keeps_the_first_epochs_then_multiplies_every_epoch(optimizer
         np.testing.assert_allclose(-float(updates["w"]), 0.1, rtol=1e-4)
 
 
+def test_adam_b2_is_the_second_moment_decay():
+    """Gradients 1 then 3: after the second step v-hat differs between b2 = 0.9 and 0.999,
+    and the update is the hand-computed Adam step."""
+    params = {"w": jnp.zeros(())}
+    for b2 in (0.9, 0.999):
+        opt = train.make_optimizer(tiny_config(adam_b2=b2, learning_rate=0.1, clip_norm=0.0),
+                                   steps_per_epoch=3)  # fmt: skip
+        state = opt.init(params)
+        m = v = 0.0
+        for t, g in enumerate((1.0, 3.0), 1):
+            updates, state = opt.update({"w": jnp.asarray(g)}, state, params)
+            m, v = 0.9 * m + 0.1 * g, b2 * v + (1 - b2) * g * g
+            want = -0.1 * (m / (1 - 0.9**t)) / (np.sqrt(v / (1 - b2**t)) + 1e-8)
+            np.testing.assert_allclose(float(updates["w"]), want, rtol=1e-5)
+
+
 def test_constant_adam_keeps_the_optimizer_state_layout_of_existing_checkpoints():
     """A resumed or transferred-from run restores its optimizer state into this layout."""
     params = {"w": jnp.zeros((2,))}

@@ -70,13 +70,21 @@ class Task:
         self.summary.update({f"{k}_vocab": len(v) for k, v in self.vocabs.items()})
 
     @classmethod
-    def for_inference(cls, config, vocabs: dict[str, Vocab], model) -> Task:
-        """The task of a finished run without its data (`runs.load`'s config, vocabularies
-        and model): enough for the inference helpers (`parse`, `generate`, `tag`, ...),
-        which read no examples, so a trained model works where its data is absent."""
+    def for_inference(cls, config, vocabs: dict[str, Vocab], model, tables=None) -> Task:
+        """The task of a finished run without its data (`runs.load`'s config, vocabularies,
+        model and inference tables): enough for the inference helpers (`parse`,
+        `generate`, `tag`, ...), which read no examples, so a trained model works where its
+        data is absent."""
         task = cls.__new__(cls)
         task.config, task.vocabs, task.model, task.examples = config, vocabs, model, {}
+        task.tables = tables or {}
         return task
+
+    def inference_tables(self) -> dict:
+        """{name: JSON-able data} from the train data that inference needs beyond the
+        vocabularies (the run folder keeps it; `for_inference` gets it back as
+        `self.tables`). None by default."""
+        return {}
 
     # ------------------------------------------------------------------ config
 

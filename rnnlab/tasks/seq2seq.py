@@ -138,19 +138,71 @@ class Seq2Seq(base.Task):
             out.append(Candidates(pipeline.EDITS[edit], tuple(source), hypotheses))
         return out
 
+    def inference_tables(self) -> dict:
+        """{"pairs": each distinct train (source, feature, target) with its count}: the
+        dictionary of `predict`. None for a sequence autoencoder (no pairs to look up)."""
+        train = self.examples["train"]
+        if all(ex["source"] == ex["target"] for ex in train):
+            return {}
+        counts = collections.Counter()
+        for ex in train:
+            row = tuple(ex["source"]), ex.get("feature"), tuple(ex["target"])
+            counts[row] += ex.get("count", 1)
+        return {"pairs": [{"source": list(s), "feature": f, "target": list(t), "count": n}
+                          for (s, f, t), n in counts.items()]}  # fmt: skip
+
+    def pair(self, ex) -> tuple:
+        """The dictionary's key of an example: (source tokens, feature or None)."""
+        return tuple(ex["source"]), ex["feature"] if "features" in self.vocabs else None
+
+    @functools.cached_property
+    def dictionary(self) -> Dictionary | None:
+        """The train data's `Dictionary` (a finished run's: its saved pairs; None if it
+        saved none: older runs, sequence autoencoders)."""
+        c = self.config.decode
+        rows = self.examples["train"] if self.examples else self.tables.get("pairs")
+        if rows is None:
+            return None
+        return Dictionary(rows, self.pair, tuple(c.keep_case_features),
+                          tuple(c.restore_case_features))  # fmt: skip
+
+    @property
+    def lexical(self) -> bool:
+        """Whether unseen pairs lean towards train targets (`Dictionary.prefer_known`)."""
+        c = self.config.decode
+        return c.lexicon_margin > 0 or bool(c.restore_case_features)
+
+    def choose(self, pair, candidates: Candidates, lexical: bool) -> tuple:
+        """The combined system's output (Stanza's): the dictionary's for a (source,
+        feature) pair seen in train, else the model's (`lexical`: leaning towards train
+        targets)."""
+        dictionary = self.dictionary
+        if pair in dictionary.by_pair:
+            return dictionary(pair)
+        if lexical:
+            return dictionary.prefer_known(pair, candidates, self.config.decode.lexicon_margin)
+        return tuple(candidates.output)
+
+    def predict(self, params, sources, features=None, *, beam_size: int = 1,
+                dictionary: bool = True) -> list[list[str]]:  # fmt: skip
+        """The target of each source as the config's best system gives it: the
+        dictionary for pairs seen in train, the model (leaning towards train targets if
+        the config says so) for the rest; `dictionary` False, or no saved dictionary: the
+        model alone (`generate`)."""
+        found = self.candidates(params, sources, features, beam_size=beam_size)
+        if not dictionary or self.dictionary is None:
+            return [c.output for c in found]
+        features = features if "features" in self.vocabs else [None] * len(sources)
+        return [list(self.choose((tuple(s), f), c, self.lexical))
+                for s, f, c in zip(sources, features, found, strict=True)]  # fmt: skip
+
     def extras(self, params) -> dict:
         train, dev = self.examples["train"], self.examples["dev"]
+        key, c, dictionary = self.pair, self.config.decode, self.dictionary
         has_feature = "features" in self.vocabs
-        key = (lambda ex: (tuple(ex["source"]), ex["feature"])) if has_feature else (
-            lambda ex: (tuple(ex["source"]), None))  # fmt: skip
-        c = self.config.decode
-        dictionary = Dictionary(train, key, tuple(c.keep_case_features),
-                                tuple(c.restore_case_features))  # fmt: skip
-        lexical = c.lexicon_margin > 0 or bool(c.restore_case_features)
         seen_sources = {tuple(ex["source"]) for ex in train}
         gold = [tuple(ex["target"]) for ex in dev]
         unseen_N = np.array([tuple(ex["source"]) not in seen_sources for ex in dev])
-        seen_pair_N = np.array([key(ex) in dictionary.by_pair for ex in dev])
         pairs = list(dict.fromkeys(key(ex) for ex in dev))  # decode each distinct pair once
         out = {
             "dev_examples": len(dev),
@@ -173,20 +225,15 @@ class Seq2Seq(base.Task):
             seconds = time.perf_counter() - start
             by_pair = dict(zip(pairs, found, strict=True))
             model = [tuple(by_pair[key(ex)].output) for ex in dev]
-            combined = [dictionary(key(ex)) if seen else m
-                        for ex, seen, m in zip(dev, seen_pair_N, model, strict=True)]  # fmt: skip
+            chosen = {lexical: [self.choose(key(ex), by_pair[key(ex)], lexical) for ex in dev]
+                      for lexical in {False, self.lexical}}  # fmt: skip
             scores = out["decoding"][f"beam{size}"] = {
                 "model": _scores(model, gold, unseen_N),
-                "combined": _scores(combined, gold, unseen_N),
+                "combined": _scores(chosen[False], gold, unseen_N),
                 "distinct_sources_per_s": len(pairs) / seconds,
             }
-            if lexical:
-                preferred = [
-                    dictionary(key(ex)) if seen
-                    else dictionary.prefer_known(key(ex), by_pair[key(ex)], c.lexicon_margin)
-                    for ex, seen in zip(dev, seen_pair_N, strict=True)
-                ]  # fmt: skip
-                scores["lexicon"] = _scores(preferred, gold, unseen_N)
+            if self.lexical:
+                scores["lexicon"] = _scores(chosen[True], gold, unseen_N)
         return out
 
     @staticmethod
