@@ -15,6 +15,8 @@ cross-entropy added to the loss) decides whether to copy the source, lowercase i
 generate the target (or capitalize it: "asia" -> "Asia"); a copied source is never cut
 or garbled. Unknown source tokens
 become `<unk>`; a source longer than the maximum length is cut to it (counted).
+The run folder keeps the train pairs (`inference_tables`), so a finished run's `predict`
+(`rnnlab.load(workdir).lemmatize`) is the combined system, without the data.
 """
 
 from __future__ import annotations
