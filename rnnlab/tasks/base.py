@@ -83,7 +83,7 @@ class Task:
     def inference_tables(self) -> dict:
         """{name: JSON-able data} from the train data that inference needs beyond the
         vocabularies (the run folder keeps it; `for_inference` gets it back as
-        `self.tables`). None by default."""
+        `self.tables`). Empty by default."""
         return {}
 
     # ------------------------------------------------------------------ config

@@ -142,7 +142,7 @@ class Seq2Seq(base.Task):
 
     def inference_tables(self) -> dict:
         """{"pairs": each distinct train (source, feature, target) with its count}: the
-        dictionary of `predict`. None for a sequence autoencoder (no pairs to look up)."""
+        dictionary of `predict`. Empty for a sequence autoencoder (no pairs to look up)."""
         train = self.examples["train"]
         if all(ex["source"] == ex["target"] for ex in train):
             return {}
