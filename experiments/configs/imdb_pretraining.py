@@ -30,6 +30,9 @@ pretrained_lr_scale=0.3: 82.08; freeze_steps=350: 85.60, and its head alone on t
 frozen LM's mean-pooled states reached only 58.72 at step 350: after 0.3 epoch the LM's
 states carry little of the review's sentiment (the char LM's sentiment probe agrees:
 WORKSPACE), so its initialisation is a worse start than random for mean pooling.
+Pre-training pays for Dai & Le's classifier, the one that reads the final state (which
+random init trains badly): +2.0 to +3.3 points and 9.5% dev error with an LM over words
+(imdb_words_pretraining).
 """
 
 import ml_collections

@@ -1,15 +1,37 @@
 r"""python -m experiments.transfer --config=experiments/configs/imdb_words_pretraining.py \
     --workdir=/tmp/imdb_words_pretraining
 
-IMDB's LM-LSTM arm over words: the IMDB word LM of transfer_sst_imdb (Treebank-style
-words of the 22.5k train + 50k unlabelled reviews, lowercased, 40k vocabulary, emb 128,
-LSTM 128, sampled softmax; its run is reused when <workdir>/lm holds it with this very
-config) initialises imdb_pretraining's classifier (unidirectional LSTM 128, mean pooling,
-1 epoch) reading the reviews as the same words ("imdb:words", its own vocabulary: train
-words seen >= 5 times), against random init; seeds 0-2, paired as transfer_sst.
+IMDB's LM-LSTM arm over words, as Dai & Le (2015) built it: the IMDB word LM of
+transfer_sst_imdb (Treebank-style words of the 22.5k train + 50k unlabelled reviews,
+lowercased, 40k vocabulary, emb 128, LSTM 128, sampled softmax; its run is reused when
+<workdir>/lm holds it with this very config) initialises a classifier that reads the
+reviews as the same words ("imdb:words", its own vocabulary: train words seen >= 5 times)
+with imdb_lstm's unidirectional LSTM 128 and classifies its **final state**, for 3
+epochs with dropout 0.3, against the same classifier from random init; seeds 0-2,
+paired as transfer_sst.
 
-Result (2026-12-02, 2 CPU cores at load 4-9 with other jobs; 166-312 s a classifier),
-IMDB dev accuracy %, each run's best of its evaluations at steps 350/700/704:
+Result (2026-12-02, eleventh session, 2 CPU cores; IMDB dev accuracy %, 2,500 reviews,
+each run's best of its evaluations every 350 steps). The LM: 6000 steps of 64 x 35 =
+13.4M words (0.69 epoch), dev perplexity 150.1, 1670 s (beside a niced parser training).
+    final state, 3 epochs, dropout 0.3 (this config; 614-781 s a classifier, two at a time)
+    seed            0      1      2     mean +- std
+    pretrained  90.84  90.08  90.48   90.47 +- 0.38   (dev error 9.53%: <= 10% met)
+    random      88.80  88.56  88.04   88.47 +- 0.39   difference +2.00 +- 0.46 (t 7.51)
+    final state, 1 epoch, no dropout (--config.finetune.num_epochs=1
+    --config.finetune.model.dropout=0.0; 193-269 s a classifier)
+    pretrained  89.44  88.40  89.12   88.99 +- 0.53
+    random      86.76  83.52  86.88   85.72 +- 1.91   difference +3.27 +- 1.41 (t 4.00)
+LM + classifier: 1670 s + 781 s = 41 min, inside the issue's 75. The gain target (>= 3
+points) is met at the 1-epoch budget, the error target (<= 10%) at 3 epochs, where the
+gain is +2.0. Pre-training pays for the classifier that must carry the review to its last
+state (Dai & Le's), not for mean pooling, which gives every step the label's gradient:
+there random init is as good (below). Against the best random-init classifier measured
+(mean pooling, 3-5 epochs with dropout: 89.24-89.68) the pre-trained final state gains
+about a point.
+
+Mean pooling (tenth session; this config's classifier before), 1 epoch, no dropout
+(--config.finetune.model.pooling=mean --config.finetune.num_epochs=1
+--config.finetune.model.dropout=0.0; 166-312 s a classifier at load 4-9):
     seed            0      1      2     mean +- std
     pretrained  88.48  88.48  88.12   88.36 +- 0.21
     random      88.24  89.56  88.36   88.72 +- 0.73   difference -0.36 +- 0.67 (t -0.93)
@@ -20,14 +42,14 @@ vocabulary. Yet the same LM gains +1.85 points on SST-5 (transfer_sst_imdb): on 
 the classifier's own 22.5k training reviews (5M words) already teach what 0.7 of an
 epoch of LM training does, on SST (8.5k sentences) they do not.
 
-Longer fine-tuning with dropout (2026-12-02, the same LM, dev perplexity 149.85 again;
-best of the evaluations every 350 steps; classifiers 345-820 s, two at a time):
+Mean pooling, longer fine-tuning with dropout (tenth session, the same LM, dev perplexity
+149.85 again; classifiers 345-820 s, two at a time; --config.finetune.model.pooling=mean and)
     --config.finetune.num_epochs=3 --config.finetune.model.dropout=0.3, seed 0:
         pretrained 89.52, random 89.32 (+0.20)
     --config.finetune.num_epochs=5 --config.finetune.model.dropout=0.5, seeds 0 / 1:
         pretrained 89.60 / 88.96, random 89.24 / 89.68 (+0.36 / -0.72)
 Both arms gain about a point from the longer training; the pretrained arm stays within
-seed noise of random init and under the 90.0 of the <= 10% error target. Dev accuracy
+seed noise of random init and under 90.0. Dev accuracy
 moves up to 1.9 points between evaluations 350 steps apart late in training.
 """
 
@@ -41,4 +63,7 @@ def get_config():
     cls.dataset = "imdb:words"
     cls.lowercase = True  # as the LM read them
     cls.vocab_min_count = 5
+    cls.model.pooling = "final"  # Dai & Le's classifier: pre-training pays here (docstring)
+    cls.num_epochs = 3
+    cls.model.dropout = 0.3
     return c
