@@ -7,24 +7,25 @@ lowercased, 40k vocabulary, emb 128, LSTM 128, sampled softmax; its run is reuse
 <workdir>/lm holds it with this very config) initialises a classifier that reads the
 reviews as the same words ("imdb:words", its own vocabulary: train words seen >= 5 times)
 with imdb_lstm's unidirectional LSTM 128 and classifies its **final state**, for 3
-epochs with dropout 0.3, against the same classifier from random init; seeds 0-2,
+epochs with dropout 0.3, against the same classifier from random init; seeds 0-4,
 paired as transfer_sst.
 
 Result (2026-12-02, eleventh session, 2 CPU cores; IMDB dev accuracy %, 2,500 reviews,
 each run's best of its evaluations every 350 steps). The LM: 6000 steps of 64 x 35 =
 13.4M words (0.69 epoch), dev perplexity 150.1, 1670 s (beside a niced parser training).
     final state, 3 epochs, dropout 0.3 (this config; 614-781 s a classifier, two at a time)
-    seed            0      1      2     mean +- std
-    pretrained  90.84  90.08  90.48   90.47 +- 0.38   (dev error 9.53%: <= 10% met)
-    random      88.80  88.56  88.04   88.47 +- 0.39   difference +2.00 +- 0.46 (t 7.51)
+    seed            0      1      2      3      4     mean +- std
+    pretrained  90.84  90.08  90.48  90.48  90.76   90.53 +- 0.30  (dev error 9.47%)
+    random      88.80  88.56  88.04  87.84  88.00   88.25 +- 0.41
+    difference  +2.04  +1.52  +2.44  +2.64  +2.76   +2.28 +- 0.51 (t 10.09)
     final state, 1 epoch, no dropout (--config.finetune.num_epochs=1
-    --config.finetune.model.dropout=0.0 '--config.seeds=(0,1,2,3,4)'; 193-269 s a classifier)
+    --config.finetune.model.dropout=0.0; 193-269 s a classifier)
     seed            0      1      2      3      4     mean +- std
     pretrained  89.44  88.40  89.12  88.44  89.52   88.98 +- 0.54
     random      86.76  83.52  86.88  86.48  86.88   86.10 +- 1.45
     difference  +2.68  +4.88  +2.24  +1.96  +2.64   +2.88 +- 1.16 (t 5.57; seeds 0-2 +3.27)
 LM + classifier: 1670 s + 781 s = 41 min, inside the issue's 75. The error target
-(<= 10%) is met at 3 epochs, where the gain is +2.0; the gain target (>= 3 points) is
+(<= 10%) is met at 3 epochs by every seed, where the gain is +2.3; the gain target (>= 3 points) is
 reached at the 1-epoch budget on seeds 0-2 (+3.27) but not over five seeds (+2.88).
 Pre-training pays for the classifier that must carry the review to its last state (Dai &
 Le's), not for mean pooling, which gives every step the label's gradient: there random
@@ -69,4 +70,5 @@ def get_config():
     cls.model.pooling = "final"  # Dai & Le's classifier: pre-training pays here (docstring)
     cls.num_epochs = 3
     cls.model.dropout = 0.3
+    c.seeds = (0, 1, 2, 3, 4)
     return c
