@@ -33,6 +33,17 @@ init is as good (below). Against the best random-init classifier measured
 (mean pooling, 3-5 epochs with dropout: 89.24-89.68) the pre-trained final state gains
 about a point.
 
+A better LM does not move it (twelfth session): the same LM trained on to 12000 steps
+(26.9M words, 1.38 epochs; resumed from step 6000, +1416 s; dev perplexity 125.6 instead
+of 150.1) under this config's classifier (--config.pretrain.num_steps=12000; 430-653 s a
+classifier, two at a time beside a niced parser training):
+    seed            0      1      2      3      4     mean +- std
+    pretrained  90.20  90.64  90.36  90.36  90.56   90.42 +- 0.18
+    difference  +1.40  +2.08  +2.32  +2.52  +2.56   +2.18 +- 0.47 (t 10.27)
+(random init as above). A fifth less LM perplexity gives the classifier nothing (-0.11):
+what the final state gains from the LM is had after 0.7 of an epoch at this size; Dai &
+Le's gain came with LSTMs of 1024 units (imdb_pretraining_gpu, not run: no GPU lent).
+
 Mean pooling (tenth session; this config's classifier before), 1 epoch, no dropout
 (--config.finetune.model.pooling=mean --config.finetune.num_epochs=1
 --config.finetune.model.dropout=0.0 '--config.seeds=(0,1,2)'; 166-312 s a classifier at
