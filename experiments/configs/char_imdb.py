@@ -8,16 +8,24 @@ dev = the 2.5k dev reviews. 1x512 LSTM, BPTT 100 stream, batch 64, Adam 2e-3. Th
     python -m experiments.cell_activations --workdir=/tmp/char_imdb --labelled=imdb:chars \
         --pooling=mean --max_examples=3000 --text_file=review.txt --out=/tmp/char_imdb/mean
 
-Result (seed 0; 4500 steps = 28.8M characters seen, 0.30 of an epoch; 3569 s on the 2
-shared CPU cores, load 4-10, 6-14k chars/s): dev 1.528 nats/char (train stream 1.32; dev
-1.597 at step 2250). The sentiment probes, dev accuracy of the best single unit (chosen
-on train) / of all 1024 units (h and c):
-    IMDB dev (3000 train reviews -> 2500 dev)   final state 0.507 / 0.566   mean 0.550 / 0.705
-    SST-2 dev (sst:binary, all 6920 -> 872)     mean 0.550 / 0.658
-Targets (single >= 0.75, all >= 0.85) NOT reached: at 29M characters and 512 units no
-sentiment unit has formed (Radford et al.: 4096 mLSTM units, 82M reviews, a month on 4
-GPUs). The probe extraction takes 4-6 min for 5.5k reviews. What to try next: more
-characters (the 75 min budget buys ~30M here), a wider layer, mLSTM.
+Result (seed 0, the defaults: 9000 steps = 57.6M characters seen, 0.61 of an epoch; 4927 s
+of training = 82 min, run in three resumed stages of 3000 on the 2 idle CPU cores, 12-13k
+chars/s, 5.4 GB peak; reading the corpus takes ~3 min per start). Dev nats/char and the
+sentiment probes on mean states, IMDB dev accuracy of the best single unit (chosen on the
+3000 train reviews) / of all 1024 units (h and c), 4-6 min per probe (15.8 GB peak):
+    step 1500 (9.6M chars)    dev 1.661
+    step 3000 (19.2M chars)   dev 1.396   probes 0.557 / 0.727
+    step 4500 (28.8M chars)   dev 1.350
+    step 6000 (38.4M chars)   dev 1.336   probes 0.579 / 0.752   (55 min of training)
+    step 7500 (48.0M chars)   dev 1.305
+    step 9000 (57.6M chars)   dev 1.304   probes 0.588 / 0.760   (train stream 1.286)
+Targets (single >= 0.75, all >= 0.85) NOT reached: the all-unit probe climbs ~3 points
+per doubling of the characters seen and the best unit ~2; no single sentiment unit forms
+at 512 units and 58M characters (Radford et al.: 4096 mLSTM units, 82M reviews, a month
+on 4 GPUs). An earlier run of this config (4500 steps under load 4-10, the eighth session)
+logged dev 1.528 at the same train loss (1.32) and probes 0.550 / 0.705 (final state:
+0.507 / 0.566; SST-2 dev, mean: 0.550 / 0.658). What to try next: a wider layer or an
+mLSTM on a GPU, many more characters.
 """
 
 from experiments.configs import char_shakespeare
@@ -31,7 +39,7 @@ def get_config():
     c.model.hidden_size = 512
     c.model.num_layers = 1
     c.model.dropout = 0.0
-    c.num_steps = 4500
-    c.eval_every = 2250
+    c.num_steps = 9000
+    c.eval_every = 1500
     c.checkpoint_every = 500
     return c
