@@ -16,7 +16,7 @@ import pytest
 from conftest import REPO_ROOT
 
 from experiments.configs.base import base_config
-from rnnlab import cells, models, recurrent, train
+from rnnlab import cells, models, recurrent, runs, train
 from rnnlab.analysis import activations
 
 train.enable_compilation_cache(os.path.join(tempfile.gettempdir(), "rnnlab-test-jax-cache"))
@@ -220,3 +220,23 @@ def test_bad_inputs_give_clear_errors(tiny_run, tmp_path):
         cli.analyse(str(tiny_run / "run"), "text", tmp_path / "out", units=["3:h:0"])
     with pytest.raises(ValueError, match="empty"):
         cli.analyse(str(tiny_run / "run"), "", tmp_path / "out")
+
+
+@pytest.mark.parametrize("pooling", ["final", "mean"])
+def test_sentence_vectors_in_token_bounded_batches_equal_each_text_alone(tiny_run, pooling):
+    """Long texts go in fewer rows (max_tokens); every vector is still its own text's,
+    in input order, as when the text is run alone without padding."""
+    run = runs.load(str(tiny_run / "run"))
+    texts = [TEXT[:300], TEXT[:5], TEXT[7:47], TEXT[:1], TEXT[3:103], TEXT[50:55]]
+    wide = activations.sentence_vectors(run, texts, pooling=pooling)
+    narrow = activations.sentence_vectors(run, texts, pooling=pooling, max_tokens=100)
+    for text, wide_U, narrow_U in zip(texts, wide, narrow, strict=True):
+        _, ids, _ = activations.encode_text(text, run)
+        tokens_1xT, mask_1xT = np.asarray(ids)[None], np.ones((1, len(ids)), bool)
+        steps, finals = activations.model_states(run.model, run.params, tokens_1xT, mask_1xT)
+        alone = activations.stack_units(finals if pooling == "final" else steps)
+        alone_U = alone[0] if pooling == "final" else alone[0].mean(0)
+        np.testing.assert_allclose(wide_U, alone_U, atol=1e-5)
+        np.testing.assert_allclose(narrow_U, alone_U, atol=1e-5)
+    assert [activations._rows_within(T, 64, 100) for T in (1, 32, 64, 128)] == [64, 2, 1, 1]
+    assert activations._rows_within(32, 64, 1 << 17) == 64
