@@ -165,6 +165,27 @@ def test_map_by_length_equals_one_sequence_at_a_time(n, rows):
     assert [T for _, T in shapes] == sorted(T for _, T in shapes)  # shortest first
 
 
+def test_map_by_length_with_max_tokens_bounds_each_batch_and_keeps_the_results():
+    """Long sequences go in rows / 2, rows / 4, ... (at least 1) so that B x T stays within
+    max_tokens; results are those of the unbounded map, in input order."""
+    rng = np.random.default_rng(0)
+    seqs = [rng.integers(1, 50, size=n).astype(np.int32) for n in rng.permutation(70) + 1]
+    shapes = []
+
+    def fn(tokens_BxT, mask_BxT):
+        shapes.append(tokens_BxT.shape)
+        return np.stack([(tokens_BxT * mask_BxT).sum(1), mask_BxT.sum(1)], axis=1)
+
+    unbounded = batching.map_by_length(fn, seqs, rows=8, pad_multiple=4)
+    shapes.clear()
+    bounded = batching.map_by_length(fn, seqs, rows=8, pad_multiple=4, max_tokens=64)
+    np.testing.assert_array_equal(bounded, unbounded)
+    np.testing.assert_array_equal(bounded[:, 1], [len(s) for s in seqs])
+    assert all(B * T <= 64 or B == 1 for B, T in shapes)
+    assert {B for B, _ in shapes} == {8, 4, 2, 1}  # lengths 1..70: T from 4 to 72
+    assert sum(B for B, _ in shapes) - len(seqs) < 8  # filler rows only in a few batches
+
+
 def test_map_by_length_maps_a_tuple_of_outputs_each_back_in_input_order():
     seqs = [np.arange(1, n + 1, dtype=np.int32) for n in (5, 1, 3, 7, 2)]
 

@@ -142,9 +142,9 @@ def sentence_vectors(
     """[N, U] one vector per text, units in `stack_units` order: the states after the last
     token ("final") or their mean over the tokens ("mean").
 
-    A batch holds at most `max_tokens` padded steps (long documents in fewer rows, a power
-    of two): every unit at every step is materialised, so 64 rows of a 13k-character
-    review would need ~15 GB for a 1x512 LSTM."""
+    A batch holds at most `max_tokens` padded steps (long documents in fewer rows): every
+    unit at every step is materialised, so 64 rows of a 13k-character review would need
+    ~15 GB for a 1x512 LSTM."""
     if pooling not in ("final", "mean"):
         raise ValueError(f"pooling must be 'final' or 'mean', got {pooling!r}")
     if not texts:
@@ -161,27 +161,9 @@ def sentence_vectors(
         summed = np.einsum("bt,btu->bu", real_BxT, stack_units(steps))
         return summed / np.maximum(real_BxT.sum(1, keepdims=True), 1)
 
-    pad_multiple = 32
-    rows_N = np.array([
-        _rows_within(-(-len(ids) // pad_multiple) * pad_multiple, batch_size, max_tokens)
-        for ids in ids_N
-    ])  # fmt: skip
-    groups = [np.flatnonzero(rows_N == rows) for rows in np.unique(rows_N)]
-    vecs = [
-        batching.map_by_length(
-            vectors, [ids_N[i] for i in g], rows=int(rows_N[g[0]]), pad_multiple=pad_multiple
-        )
-        for g in groups
-    ]
-    return np.concatenate(vecs)[np.argsort(np.concatenate(groups))]
-
-
-def _rows_within(T: int, batch_size: int, max_tokens: int) -> int:
-    """`batch_size` rows, or the largest power of two whose rows x T fit `max_tokens`
-    (at least 1): few distinct batch shapes, so few compilations."""
-    if batch_size * T <= max_tokens:
-        return batch_size
-    return max(1, 1 << (max(1, max_tokens // T).bit_length() - 1))
+    return batching.map_by_length(
+        vectors, ids_N, rows=batch_size, pad_multiple=32, max_tokens=max_tokens
+    )
 
 
 # --------------------------------------------------------------------------- units

@@ -70,6 +70,23 @@ def by_length(lengths_N: Sequence[int], rows: int) -> list[np.ndarray]:
     return _chunks(np.argsort(np.asarray(lengths_N), kind="stable"), rows)
 
 
+def _token_bounded(lengths_N: Sequence[int], rows: int, pad_multiple: int,
+                   max_tokens: int) -> list[tuple[np.ndarray, int]]:  # fmt: skip
+    """(indices, B) per batch, shortest first: `rows` rows, halved (down to 1) while B x
+    the padded T of the batch's longest sequence exceeds `max_tokens` (0: no bound)."""
+    if max_tokens <= 0:
+        return [(chunk, rows) for chunk in by_length(lengths_N, rows)]
+    order, batches, i = np.argsort(np.asarray(lengths_N), kind="stable"), [], 0
+    while i < len(order):
+        B = rows
+        while B > 1 and B * _round_up(lengths_N[order[min(i + B, len(order)) - 1]],
+                                      pad_multiple) > max_tokens:  # fmt: skip
+            B //= 2
+        batches.append((order[i : i + B], B))
+        i += B
+    return batches
+
+
 def map_by_length(
     fn: Callable[..., Any],
     seqs_N: Sequence[np.ndarray],
@@ -78,6 +95,7 @@ def map_by_length(
     pad_multiple: int,
     per_step: Sequence[Sequence[np.ndarray]] = (),
     per_row: Sequence[np.ndarray] = (),
+    max_tokens: int = 0,
 ) -> np.ndarray | tuple[np.ndarray, ...]:
     """[N, ...]: fn(tokens_BxT, mask_BxT, *per_step_BxT, *per_row_B) over N sequences,
     in input order.
@@ -89,7 +107,8 @@ def map_by_length(
     the same way; each array of `per_row` (first axis N: a start position, a label) comes
     along as its batch's rows. Filler rows (mask all False, extras 0) fill the last batch;
     their results are dropped. `fn` returns an array with one row per batch row, or a
-    tuple of such arrays (then so does map_by_length).
+    tuple of such arrays (then so does map_by_length). `max_tokens` > 0 bounds B x T: a
+    batch of long sequences gets rows / 2, rows / 4, ... (at least 1), few shapes still.
     """
     if not len(seqs_N):
         raise ValueError("no sequences to map over")
@@ -103,20 +122,20 @@ def map_by_length(
     for a in per_row:
         if len(a) != len(seqs_N):
             raise ValueError(f"a per_row array has {len(a)} rows for {len(seqs_N)} sequences")
-    chunks = by_length(lengths_N, rows)
-    results = []  # per chunk, a tuple of arrays
-    for chunk in chunks:
+    batches = _token_bounded(lengths_N, rows, pad_multiple, max_tokens)
+    results = []  # per batch, a tuple of arrays
+    for chunk, B in batches:
         T = _round_up(max(lengths_N[i] for i in chunk), pad_multiple)
-        tokens_BxT, mask_BxT = pad_rows([seqs_N[i] for i in chunk], rows, T)
-        per_step_BxT = [pad_rows([extra[i] for i in chunk], rows, T)[0] for extra in per_step]
-        per_row_B = [_pad_first_axis(a[chunk], rows) for a in per_row]
+        tokens_BxT, mask_BxT = pad_rows([seqs_N[i] for i in chunk], B, T)
+        per_step_BxT = [pad_rows([extra[i] for i in chunk], B, T)[0] for extra in per_step]
+        per_row_B = [_pad_first_axis(a[chunk], B) for a in per_row]
         out = fn(tokens_BxT, mask_BxT, *per_step_BxT, *per_row_B)
         outs_B = tuple(np.asarray(o) for o in (out if isinstance(out, tuple) else (out,)))
         for out_B in outs_B:
-            if out_B.shape[:1] != (rows,):
-                raise ValueError(f"fn returned shape {out_B.shape}; expected {rows} rows first")
+            if out_B.shape[:1] != (B,):
+                raise ValueError(f"fn returned shape {out_B.shape}; expected {B} rows first")
         results.append(tuple(o[: len(chunk)] for o in outs_B))
-    order_N = np.concatenate(chunks)
+    order_N = np.concatenate([chunk for chunk, _ in batches])
     outs_N = []
     for parts in zip(*results, strict=True):
         out_N = np.empty_like(parts[0], shape=(len(seqs_N), *parts[0].shape[1:]))
