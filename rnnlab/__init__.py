@@ -1,6 +1,7 @@
 """rnnlab: recurrent neural networks for NLP in JAX.
 
 predictor = rnnlab.load(workdir)   # a trained run as calls (rnnlab.predict)
+rnnlab.load_ensemble([run_a, run_b])  # seeds of one seq2seq config, decoded together
 rnnlab.export(workdir, "model.rnnlab")   # ... as one file that rnnlab.load reads
 """
 
@@ -11,11 +12,12 @@ from rnnlab import builder, cells, recurrent
 # (tests/test_colab.py).
 REPO_URL = "https://github.com/rnnlab/rnnlab"
 
-__all__ = ["Predictor", "builder", "cells", "export", "load", "recurrent"]
+__all__ = ["Predictor", "builder", "cells", "export", "load", "load_ensemble", "recurrent"]
 
 
 def __getattr__(name: str):
-    if name in ("load", "export", "Predictor"):  # on first use: rnnlab.predict imports every task
+    # On first use: rnnlab.predict imports every task.
+    if name in ("load", "load_ensemble", "export", "Predictor"):
         from rnnlab import predict
 
         return getattr(predict, name)

@@ -3,6 +3,7 @@
     tokens_BxN, lengths_B, scores_B = greedy(step, carry0, bos_B, eos_id=2, max_len=N)
     tokens_BxKxN, lengths_BxK, scores_BxK = beam_search(step, carry0, bos_B, beam_size=K,
                                                        eos_id=2, max_len=N)
+    step = ensemble(step_a, step_b)     # carry: (carry_a, carry_b); mean of probabilities
 
 The decoder is a pure step function `carry, logits_BxV = step(carry, tokens_B)`. `carry`
 is any pytree whose leaves ALL have the batch as leading axis and keep their shapes: the
@@ -105,6 +106,28 @@ def beam_search(
     )
 
 
+def ensemble(*steps: Step) -> Step:
+    """One decoder from several: its carry is the tuple of theirs, its next-token
+    distribution the mean of their probabilities (an ensemble of models of one
+    vocabulary; one step is returned as it is). The members' pass-through leaves stay
+    pass-through, so beam search still keeps one copy of each encoder memory per row."""
+    if len(steps) == 1:
+        return steps[0]
+    return jax.tree_util.Partial(_ensemble_step, tuple(map(_as_partial, steps)))
+
+
+def _ensemble_step(steps, carries, tokens_B):
+    outs = [step(carry, tokens_B) for step, carry in zip(steps, carries, strict=True)]
+    logp_MxBxV = jnp.stack([jax.nn.log_softmax(logits.astype(jnp.float32), axis=-1)
+                            for _, logits in outs])  # fmt: skip
+    return tuple(c for c, _ in outs), jax.nn.logsumexp(logp_MxBxV, axis=0) - jnp.log(len(outs))
+
+
+def _as_partial(step: Step) -> jax.tree_util.Partial:
+    # A Partial is a pytree: its bound arrays are traced, its function is a static key.
+    return step if isinstance(step, jax.tree_util.Partial) else jax.tree_util.Partial(step)
+
+
 def _checked(step, carry0, bos_B, eos_id, max_len, banned_ids, beam_size):
     if max_len < 1 or beam_size < 1:
         raise ValueError(f"max_len ({max_len}) and beam_size ({beam_size}) must be >= 1")
@@ -118,10 +141,7 @@ def _checked(step, carry0, bos_B, eos_id, max_len, banned_ids, beam_size):
                 f"carry leaf {jax.tree_util.keystr(path)} has shape {jnp.shape(leaf)}; every "
                 f"leaf needs the batch ({bos_B.shape[0]}) as leading axis"
             )
-    # A Partial is a pytree: its bound arrays are traced, its function is a static key.
-    if not isinstance(step, jax.tree_util.Partial):
-        step = jax.tree_util.Partial(step)
-    return step, bos_B, banned_ids
+    return _as_partial(step), bos_B, banned_ids
 
 
 def _log_probs(logits_RxV: jax.Array, banned_ids: tuple[int, ...]) -> jax.Array:

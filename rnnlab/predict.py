@@ -1,6 +1,7 @@
 """A trained model as a few calls: `rnnlab.load(workdir or exported file)` -> a Predictor.
 
     p = rnnlab.load("runs/parser")            # the best checkpoint (best=False: the latest)
+    rnnlab.load_ensemble(["runs/lem0", "runs/lem1"])   # seeds of one lemmatizer config
     p.parse("The cat sat")                    # {"heads": [2, 3, 0], "deprels": [...]}
     rnnlab.export("runs/parser", "parser.rnnlab")   # one file: rnnlab.load reads it alone
 
@@ -20,6 +21,7 @@ traceback.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import json
 import types
@@ -52,6 +54,30 @@ def load(path: str, *, best: bool = True) -> Predictor:
                          f"{runs.checkpoint_dir(path, best=best)}) nor a file written by "
                          "rnnlab.export")  # fmt: skip
     return Predictor(runs.load(path, best=best))
+
+
+def load_ensemble(paths, *, best: bool = True) -> Predictor:
+    """One predictor from runs of one config that differ only in their seed: it decodes by
+    the mean of their probabilities (seq2seq runs: `lemmatize`). Runs of different tasks,
+    models, vocabularies or train dictionaries are refused: they are no ensemble."""
+    members = [load(p, best=best).run for p in paths]
+    if not members:
+        raise ValueError("an ensemble needs at least one run")
+    first = members[0]
+    if not tasks.REGISTRY[first.task].ENSEMBLES:
+        raise ValueError(f"{first.workdir} holds a {first.task!r} model; only seq2seq runs "
+                         "decode as an ensemble")  # fmt: skip
+    for run in members[1:]:
+        for what, same in (("task", lambda r: r.task),
+                           ("model", lambda r: models.spec_of(r.model)),
+                           ("vocabularies", lambda r: {k: v.tokens for k, v in r.vocabs.items()}),
+                           ("train dictionary", lambda r: r.tables)):  # fmt: skip
+            if same(run) != same(first):
+                raise ValueError(f"{run.workdir} and {first.workdir} differ in their {what}: "
+                                 "an ensemble is runs of one config and data")  # fmt: skip
+    params = tuple(run.params for run in members)
+    return Predictor(dataclasses.replace(first, workdir=",".join(r.workdir for r in members),
+                                         params=params))  # fmt: skip
 
 
 def export(workdir: str, path: str, *, best: bool = True) -> str:
@@ -191,6 +217,8 @@ class Predictor:
         final forward h (after the last word) and backward h (after the first word),
         concatenated; seq2seq: the same for the encoder over one word's characters."""
         self._need("embed", *EMBEDS)
+        if isinstance(self.run.params, tuple):
+            raise ValueError("embed() reads one model's encoder; this predictor is an ensemble")
         vocabs, encoded = self.run.vocabs, None
         if self.kind == "seq2seq":
             ids_N = [vocabs["words"].encode(_tokens(list(word))) for word in texts]

@@ -8,6 +8,7 @@ hypotheses, or gathers carries from the wrong beam, picks a different sequence.
 import itertools
 
 import jax
+import jax.extend
 import jax.numpy as jnp
 import numpy as np
 import pytest
@@ -46,27 +47,40 @@ def all_outputs(V, max_len, banned_ids):
     yield from itertools.product(tokens, repeat=max_len)
 
 
-def brute_force(step, carry0, bos, *, V, max_len, banned_ids, alpha):
-    """[(score, tokens before EOS)] of every hypothesis, best first, by teacher forcing.
-
-    `carry0` is one example's carry (leading axis 1); it is repeated for all outputs.
-    """
-    outputs = list(all_outputs(V, max_len, banned_ids))
+def teacher_forced(step, carry0, bos, outputs, max_len):
+    """log p of each output's t-th token given its prefix, [M, max_len] float64 (0 after
+    the output ends). `carry0` is one example's carry (leading axis 1)."""
     M = len(outputs)
     targets_MxN = np.zeros((M, max_len), np.int32)
     for m, seq in enumerate(outputs):
         targets_MxN[m, : len(seq)] = seq
     emitted_M = np.array([len(seq) for seq in outputs])
     carry = jax.tree.map(lambda x: jnp.repeat(x, M, axis=0), carry0)
-    inputs_M, logp_M = jnp.full((M,), bos, jnp.int32), np.zeros(M)
+    inputs_M, logp_MxN = jnp.full((M,), bos, jnp.int32), np.zeros((M, max_len))
     for t in range(max_len):
         carry, logits_MxV = step(carry, inputs_M)
-        logp_MxV = np.asarray(jax.nn.log_softmax(logits_MxV))
-        logp_M += np.where(t < emitted_M, logp_MxV[np.arange(M), targets_MxN[:, t]], 0.0)
+        logp_MxV = np.asarray(jax.nn.log_softmax(logits_MxV), np.float64)
+        logp_MxN[:, t] = np.where(t < emitted_M, logp_MxV[np.arange(M), targets_MxN[:, t]], 0.0)
         inputs_M = jnp.asarray(targets_MxN[:, t])
-    scores_M = logp_M / emitted_M.astype(np.float64) ** alpha
-    ranked = sorted(zip(scores_M, outputs, strict=True), key=lambda pair: -pair[0])
-    return [(score, tuple(v for v in seq if v != EOS)) for score, seq in ranked]
+    return logp_MxN
+
+
+def ranked(outputs, logp_M, alpha):
+    """[(score, tokens before EOS)], best first."""
+    emitted_M = np.array([len(seq) for seq in outputs], np.float64)
+    scores_M = logp_M / emitted_M**alpha
+    pairs = sorted(zip(scores_M, outputs, strict=True), key=lambda pair: -pair[0])
+    return [(score, tuple(v for v in seq if v != EOS)) for score, seq in pairs]
+
+
+def brute_force(step, carry0, bos, *, V, max_len, banned_ids, alpha):
+    """[(score, tokens before EOS)] of every hypothesis, best first, by teacher forcing.
+
+    `carry0` is one example's carry (leading axis 1); it is repeated for all outputs.
+    """
+    outputs = list(all_outputs(V, max_len, banned_ids))
+    logp_MxN = teacher_forced(step, carry0, bos, outputs, max_len)
+    return ranked(outputs, logp_MxN.sum(axis=1), alpha)
 
 
 def row(tree, b):
@@ -315,6 +329,82 @@ def test_nested_carry_with_encoder_memory_under_jit():
         )
         assert_k_best(tokens[b], lengths[b], scores[b], truth)
         assert g_scores[b] <= scores[b, 0] + 1e-5
+
+
+@pytest.mark.parametrize("alpha", [0.0, 0.7])
+@pytest.mark.parametrize("V,max_len,beam_size", WIDE[:2])
+def test_an_ensembles_wide_beam_lists_the_k_best_of_the_mean_of_its_members(
+    V, max_len, beam_size, alpha
+):
+    """The reference: each member teacher-forced alone, its per-token probabilities
+    averaged over members in float64, the log of the mean summed over the output."""
+    members = [random_rnn(seed, V) for seed in range(3)]
+    bos_B = members[0][2]
+    steps = [jax.tree_util.Partial(rnn_step, params) for params, _, _ in members]
+    carry0 = tuple(h0_BxH for _, h0_BxH, _ in members)  # each member starts from its own
+    step = decode.ensemble(*steps)
+    tokens, lengths, scores = decode.beam_search(step, carry0, bos_B, beam_size=beam_size,
+                                                 eos_id=EOS, max_len=max_len,
+                                                 length_alpha=alpha, banned_ids=(PAD,))  # fmt: skip
+    outputs = list(all_outputs(V, max_len, (PAD,)))
+    for b in range(len(bos_B)):
+        logp_MxN = [teacher_forced(s, row(h0, b), int(bos_B[b]), outputs, max_len)
+                    for s, h0 in zip(steps, carry0, strict=True)]  # fmt: skip
+        mean_logp = np.log(np.mean(np.exp(np.stack(logp_MxN)), axis=0)).sum(axis=1)
+        truth = ranked(outputs, mean_logp, alpha)
+        assert_k_best(tokens[b], lengths[b], scores[b], truth)
+        alone = ranked(outputs, logp_MxN[0].sum(axis=1), alpha)
+        assert [seq for _, seq in truth[:3]] != [seq for _, seq in alone[:3]]  # it matters
+
+
+def test_an_ensemble_of_one_is_the_step_and_of_copies_decodes_as_one():
+    params, h0_BxH, bos_B = random_rnn(3, V=6, batch=5)
+    step = jax.tree_util.Partial(rnn_step, params)
+    assert decode.ensemble(step) is step
+    kwargs = dict(beam_size=4, eos_id=EOS, max_len=5, banned_ids=(PAD,))
+    one = decode.beam_search(step, h0_BxH, bos_B, **kwargs)
+    copies = decode.beam_search(decode.ensemble(step, step), (h0_BxH, h0_BxH), bos_B, **kwargs)
+    np.testing.assert_array_equal(copies[0], one[0])
+    np.testing.assert_allclose(copies[2], one[2], rtol=1e-5)
+
+
+def test_an_ensemble_of_attention_decoders_keeps_one_memory_per_row():
+    """The members' encoder memories pass through the ensemble's step as the very objects
+    they were, so beam search does not gather them per beam: the jaxpr holds no gather of
+    a [B*K, S, H] memory. The result is still the mean of the members (brute force)."""
+    V, H, S, B, max_len, beam_size = 5, 6, 4, 3, 3, 27
+    members, carry0 = [], []
+    for seed in (5, 6):
+        k = jax.random.split(jax.random.PRNGKey(seed), 5)
+        members.append((jax.random.normal(k[0], (V, H)),
+                        jax.random.normal(k[1], (H, H)) / np.sqrt(H),
+                        jax.random.normal(k[2], (2 * H, V)) * 2.0))  # fmt: skip
+        memory = {"states_BxSxH": jax.random.normal(k[3], (B, S, H)) * 2.0,
+                  "mask_BxS": jnp.arange(S)[None, :] < jnp.array([[4], [2], [1]])}  # fmt: skip
+        carry0.append(((jax.random.normal(k[4], (B, H)), jnp.zeros((B,), jnp.int32)), memory))
+    carry0, bos_B = tuple(carry0), jnp.array([2, 3, 4])
+    steps = [jax.tree_util.Partial(attention_step, params) for params in members]
+    step = decode.ensemble(*steps)
+    kwargs = dict(beam_size=beam_size, eos_id=EOS, max_len=max_len, banned_ids=(PAD,))
+    tokens, lengths, scores = decode.beam_search(step, carry0, bos_B, **kwargs)
+    outputs = list(all_outputs(V, max_len, (PAD,)))
+    for b in range(B):
+        logp_MxN = [teacher_forced(s, row(c, b), int(bos_B[b]), outputs, max_len)
+                    for s, c in zip(steps, carry0, strict=True)]  # fmt: skip
+        mean_logp = np.log(np.mean(np.exp(np.stack(logp_MxN)), axis=0)).sum(axis=1)
+        assert_k_best(tokens[b], lengths[b], scores[b], ranked(outputs, mean_logp, 0.0))
+    jaxpr = jax.make_jaxpr(lambda c: decode.beam_search(step, c, bos_B, **kwargs))(carry0)
+    gathered = [e for e in _equations(jaxpr.jaxpr) if e.primitive.name == "gather"
+                and e.outvars[0].aval.shape == (B * beam_size, S, H)]  # fmt: skip
+    assert not gathered
+
+
+def _equations(jaxpr):
+    """Every equation of a jaxpr, inside loops and calls too."""
+    for eqn in jaxpr.eqns:
+        yield eqn
+        for sub in jax.extend.core.jaxprs_in_params(eqn.params):
+            yield from _equations(sub)
 
 
 def test_new_params_reuse_the_compiled_search():

@@ -240,6 +240,51 @@ def test_beam_candidates_are_scored_by_their_teacher_forced_log_probability(tmp_
         assert beam.hypotheses[0][1] >= greedy.hypotheses[0][1] - 1e-5
 
 
+def test_an_ensembles_candidates_are_scored_by_the_mean_of_its_members_probabilities(tmp_path):
+    """Two differently initialised models decoded together: each hypothesis's score is
+    the sum over its tokens of log(mean of the members' teacher-forced probabilities), the
+    edit is the argmax of the mean of their edit probabilities, and an ensemble of one is
+    the model alone."""
+    from test_runs import conllu_dir
+    from test_train import tiny_config
+
+    from rnnlab import tasks
+    from rnnlab.data.pipeline import EDITS
+    from rnnlab.data.vocab import BOS, EOS
+
+    config = tiny_config(dataset="ewt_lemmas", source_dir=conllu_dir(tmp_path), metric="accuracy",
+                         **{"model.attention": "general", "model.edits": True})  # fmt: skip
+    task = tasks.build(config)
+    members = tuple(task.init_params(jax.random.key(k), task.train[0]) for k in (0, 1))
+    sources, features = [list("cats"), list("ran"), list("Paris")], ["NOUN", "VERB", "PROPN"]
+    words, feature_vocab = task.vocabs["words"], task.vocabs["features"]
+    found = task.candidates(members, sources, features, beam_size=3)
+    alone = task.candidates(members[0], sources, features, beam_size=3)
+    assert task.candidates(members[:1], sources, features, beam_size=3) == alone
+    assert [c.hypotheses for c in found] != [c.hypotheses for c in alone]
+    for c, feature in zip(found, features, strict=True):
+        source = words.encode(list(c.source))
+        memories = [task.model.apply({"params": p}, source[None], np.ones((1, len(source)), bool),
+                                     np.array([feature_vocab.id(feature)]), method="encode")
+                    for p in members]  # fmt: skip
+        edit_probs = np.mean([jax.nn.softmax(task.model.apply({"params": p}, m,
+                                                              method="edit_logits"))[0]
+                              for p, m in zip(members, memories, strict=True)], axis=0)  # fmt: skip
+        assert c.edit == EDITS[int(np.argmax(edit_probs))]
+        assert len(c.hypotheses) == 3
+        for tokens, score in c.hypotheses:
+            target = words.encode([*tokens, EOS][: task.max_len])
+            batch = _batch([(source, target, feature_vocab.id(feature))],
+                           S=len(source), T=len(target))  # fmt: skip
+            batch[2][0, 0] = words.id(BOS)
+            src, smask, inputs, targets, tmask, feats = batch
+            probs_MxT = [np.take_along_axis(np.asarray(jax.nn.softmax(task.model.apply(
+                {"params": p}, src, smask, inputs, tmask, feats)[0]), np.float64),
+                targets[0][:, None], axis=-1)[:, 0] for p in members]  # fmt: skip
+            want = np.log(np.mean(probs_MxT, axis=0)).sum()
+            np.testing.assert_allclose(score, want, rtol=1e-4, atol=1e-4)
+
+
 def test_prefer_known_restores_known_capitals_stretched_words_and_targets_within_margin():
     from rnnlab.tasks.seq2seq import Candidates, Dictionary
 

@@ -45,6 +45,9 @@ class Task:
     # Config fields that only this task reads ({"model.word_dropout": "is a tagger
     # option"}): set for another task, they are a config error, not silently ignored.
     OPTIONS: ClassVar[dict[str, str]] = {}
+    # Whether its decoding methods take a tuple of several runs' params (an ensemble:
+    # rnnlab.load_ensemble, experiments/ensemble.py).
+    ENSEMBLES: ClassVar[bool] = False
 
     def __init__(self, config):
         self.config = config

@@ -41,6 +41,7 @@ INFERENCE_MAX_LEN = 64  # tokens decoded at most by a task without its train dat
 
 class Seq2Seq(base.Task):
     name = "seq2seq"
+    ENSEMBLES = True  # see `candidates`
     OPTIONS = {"model.attention": "is an encoder-decoder option",
                "model.edits": "is an encoder-decoder option"}  # fmt: skip
 
@@ -117,14 +118,17 @@ class Seq2Seq(base.Task):
 
     def candidates(self, params, sources, features=None, *, beam_size: int = 1) -> list:
         """A `Candidates` per source: the edit classifier's choice, its output, and the
-        beam's hypotheses with their log-probabilities, best first."""
+        beam's hypotheses with their log-probabilities, best first. `params` may be a
+        tuple of several runs' parameters: an ensemble (`_decode`), as in every method
+        here that decodes."""
         words, c = self.vocabs["words"], self.config.decode
+        members = params if isinstance(params, tuple) else (params,)
         ids_N = [words.encode(s[: self.max_len]) for s in sources]
         per_row = ()
         if "features" in self.vocabs:
             per_row = (np.array([self.vocabs["features"].id(f) for f in features], np.int32),)
         fn = functools.partial(
-            _decode, self.model, params, beam_size=beam_size, max_len=self.max_len,
+            _decode, self.model, members, beam_size=beam_size, max_len=self.max_len,
             bos_id=words.id(BOS), eos_id=words.id(EOS),
             banned_ids=tuple(words.id(t) for t in (PAD, BOS, UNK)), length_alpha=c.length_alpha,
         )  # fmt: skip
@@ -357,23 +361,29 @@ def _length(row_N: np.ndarray, eos_id: int) -> int:
     jax.jit,
     static_argnames=("model", "beam_size", "max_len", "bos_id", "eos_id", "banned_ids"),
 )
-def _decode(model, params, source_BxS, source_mask_BxS, features_B=None, *, beam_size,
+def _decode(model, members, source_BxS, source_mask_BxS, features_B=None, *, beam_size,
             max_len, bos_id, eos_id, banned_ids, length_alpha):  # fmt: skip
     """(edit_B, tokens_BxKxN, scores_BxK): the edit classifier's choice ("generate"
     without one) and the K hypotheses with their log-probabilities, best first (K = 1:
-    greedy)."""
-    variables = {"params": params}
-    memory = model.apply(variables, source_BxS, source_mask_BxS, features_B, method="encode")
+    greedy). `members` is a tuple of `model`'s parameters: more than one is an ensemble,
+    whose edit and next-token distributions are the means of the members'."""
+    variables = [{"params": params} for params in members]
+    memories = tuple(model.apply(v, source_BxS, source_mask_BxS, features_B, method="encode")
+                     for v in variables)  # fmt: skip
     edit_B = jnp.zeros(source_BxS.shape[:1], jnp.int32)
     if model.num_edits > 0:
-        edit_B = jnp.argmax(model.apply(variables, memory, method="edit_logits"), axis=-1)
-    step = jax.tree_util.Partial(functools.partial(model.apply, method="step"), variables)
+        probs_MxBxE = jnp.stack([jax.nn.softmax(model.apply(v, m, method="edit_logits"))
+                                 for v, m in zip(variables, memories, strict=True)])  # fmt: skip
+        edit_B = jnp.argmax(jnp.mean(probs_MxBxE, axis=0), axis=-1)
+    apply_step = functools.partial(model.apply, method="step")
+    step = decode.ensemble(*(jax.tree_util.Partial(apply_step, v) for v in variables))
+    carry0 = memories[0] if len(memories) == 1 else memories
     bos_B = jnp.full(source_BxS.shape[:1], bos_id, jnp.int32)
     options = {"eos_id": eos_id, "max_len": max_len, "banned_ids": banned_ids}
     if beam_size == 1:
-        tokens_BxN, _, scores_B = decode.greedy(step, memory, bos_B, **options)
+        tokens_BxN, _, scores_B = decode.greedy(step, carry0, bos_B, **options)
         return edit_B, tokens_BxN[:, None], scores_B[:, None]
     tokens_BxKxN, _, scores_BxK = decode.beam_search(
-        step, memory, bos_B, beam_size=beam_size, length_alpha=length_alpha, **options
+        step, carry0, bos_B, beam_size=beam_size, length_alpha=length_alpha, **options
     )
     return edit_B, tokens_BxKxN, scores_BxK
