@@ -165,6 +165,10 @@ def _other_run(saved_meta: dict, saved_state, meta: dict, state: dict) -> str | 
     Shapes decide, so a resume may change what leaves them (dropout, levers)."""
     if saved_meta.get("task") != meta["task"]:
         return f"holds a {saved_meta.get('task')!r} run, not {meta['task']!r}: use another workdir"
+    if ("ema_params" in saved_state) != ("ema_params" in state):
+        kept = "keeps a" if "ema_params" in saved_state else "keeps no"
+        return (f"{kept} moving average of the weights (config.ema_decay): resume with the "
+                "ema_decay it was trained with, or use another workdir")  # fmt: skip
     if _shapes(saved_state["params"]) == _shapes(state["params"]):
         return None
     old, new = saved_meta.get("model", {}), meta["model"]
@@ -187,8 +191,8 @@ def load_meta(directory: str) -> dict[str, Any] | None:
 
 def load(directory: str) -> tuple[int, dict, Any] | None:
     """(step, meta, params) of the newest usable checkpoint in `directory`, the
-    parameters on one local device whatever mesh or number of processes the run was
-    trained on; None if there is no checkpoint."""
+    parameters (the moving average, where the run kept one) on one local device whatever
+    mesh or number of processes the run was trained on; None if there is no checkpoint."""
     manager = _manager(directory)
     device = jax.sharding.SingleDeviceSharding(jax.local_devices()[0])
 
@@ -207,4 +211,5 @@ def load(directory: str) -> tuple[int, dict, Any] | None:
     if found is None:
         return None
     step, out = found
-    return step, out["meta"], out["state"]["params"]
+    state = out["state"]  # the weights a run evaluates: its moving average if it kept one
+    return step, out["meta"], state.get("ema_params", state["params"])

@@ -98,9 +98,11 @@ def make_optimizer(config, steps_per_epoch: int, extra=None) -> optax.GradientTr
 # --------------------------------------------------------------------------- steps
 
 
-def train_step(state, batch, *, task: tasks.Task, optimizer, steps_per_epoch: int):
+def train_step(state, batch, *, task: tasks.Task, optimizer, steps_per_epoch: int,
+               ema_decay: float = 0.0):  # fmt: skip
     """One update. A non-finite loss or gradient leaves the state as it was (the host
-    decides whether that stops the run); metrics["finite"] says which happened."""
+    decides whether that stops the run); metrics["finite"] says which happened. A state
+    with "ema_params" moves them towards the new params by `ema_rate`."""
     key = jax.random.fold_in(state["rng"], state["step"])
     carry = state.get("carry")
     if carry is not None:  # a new epoch starts the carried state from zero
@@ -118,10 +120,28 @@ def train_step(state, batch, *, task: tasks.Task, optimizer, steps_per_epoch: in
     }
     if carry is not None:
         new["carry"] = jax.lax.stop_gradient(carry_out)
+    if "ema_params" in state:
+        rate = ema_rate(ema_decay, state["step"])
+        new["ema_params"] = jax.tree.map(lambda e, p: rate * e + (1.0 - rate) * p,
+                                         state["ema_params"], new["params"])  # fmt: skip
     keep = {k: state[k] for k in new}
     new = jax.tree.map(lambda n, o: jnp.where(finite, n, o), new, keep)
     new["step"] = state["step"] + 1
     return new, {**metrics, "grad_norm": optax.tree.norm(grads), "finite": finite}
+
+
+def ema_rate(ema_decay: float, step) -> jax.Array:
+    """How much of the average stays at update number `step` (from 0): min(ema_decay,
+    (1 + step) / (10 + step)), so that the first updates are not averaged with the
+    initial weights for thousands of steps."""
+    step = jnp.asarray(step, jnp.float32)
+    return jnp.minimum(jnp.float32(ema_decay), (1.0 + step) / (10.0 + step))
+
+
+def eval_params(state: dict):
+    """The weights that are evaluated, selected and loaded: the moving average where the
+    run keeps one (config.ema_decay), else the params."""
+    return state.get("ema_params", state["params"])
 
 
 def evaluate(task: tasks.Task, params, batches, eval_fn=None) -> dict[str, float]:
@@ -232,8 +252,9 @@ def validate(config) -> None:
                       f"{config.num_epochs}")  # fmt: skip
     if not isinstance(config.early_stop_evals, int) or config.early_stop_evals < 0:
         errors.append(f"early_stop_evals must be an int >= 0, got {config.early_stop_evals!r}")
-    if not 0.0 <= config.get("adam_b2", 0.999) < 1.0:
-        errors.append(f"adam_b2 must be in [0, 1), got {config.adam_b2!r}")
+    for field in ("adam_b2", "ema_decay"):
+        if field in config and not 0.0 <= config[field] < 1.0:
+            errors.append(f"{field} must be in [0, 1), got {config[field]!r}")
     try:
         sharding.make_mesh(config.mesh_shape or None)
     except ValueError as e:  # shapes that do not fit the devices of this run
@@ -312,6 +333,8 @@ def _init_or_restore(config, workdir: str, task: tasks.Task) -> _Setup:
         "step": jnp.array(0, jnp.int32),
         "rng": rng,
     }
+    if config.get("ema_decay", 0.0) > 0:  # a copy: the state is donated to the step
+        state["ema_params"] = jax.tree.map(jnp.copy, params)
     carry = task.initial_carry(params, put(first))
     if carry is not None:  # distinct buffers per leaf: the state is donated to the step
         state["carry"] = jax.tree.map(jnp.copy, carry)
@@ -319,7 +342,11 @@ def _init_or_restore(config, workdir: str, task: tasks.Task) -> _Setup:
     state = jax.device_put(state, state_sharding)
     step_fn = jax.jit(
         functools.partial(
-            train_step, task=task, optimizer=optimizer, steps_per_epoch=task.steps_per_epoch
+            train_step,
+            task=task,
+            optimizer=optimizer,
+            steps_per_epoch=task.steps_per_epoch,
+            ema_decay=config.get("ema_decay", 0.0),
         ),
         in_shardings=(state_sharding, sharding.batch_sharding(mesh)),
         out_shardings=(state_sharding, None),
@@ -425,7 +452,7 @@ def _step_loop(config, workdir: str, task: tasks.Task, setup: _Setup, on_step) -
             if log:
                 writer.write(step, "train", logged)
             if evaluate_now:
-                params = setup.state["params"]
+                params = eval_params(setup.state)
                 dev = evaluate(task, params, setup.dev, setup.eval_fn)
                 last_eval = (step, dict(dev))
                 dev.update(task.dev_metrics(params))
@@ -490,7 +517,7 @@ def _finish(config, workdir, task: tasks.Task, setup: _Setup, outcome: _Outcome,
         print(results["stopped"], flush=True)
         return results
     best = setup.ckpt.restore(setup.state, setup.meta, best=True)
-    params = best[0]["params"] if best is not None else setup.state["params"]
+    params = eval_params(best[0] if best is not None else setup.state)
     results["best_step"] = setup.meta["best_step"]
     if outcome.last_eval is not None and outcome.last_eval[0] == results["best_step"]:
         results["dev"] = outcome.last_eval[1]  # just evaluated: no second pass over dev

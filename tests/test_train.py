@@ -2,6 +2,7 @@
 errors (exact resume after SIGTERM, kills and corrupt checkpoints: test_faults.py).
 Tiny models, a few steps each."""
 
+import functools
 import os
 import tempfile
 
@@ -13,6 +14,7 @@ import pytest
 
 from experiments.configs.base import base_config
 from rnnlab import runs, tasks, train
+from rnnlab.checkpoint import CheckpointError
 
 # Compiled steps are shared across the runs of this module (and of its siblings).
 CACHE = os.path.join(tempfile.gettempdir(), "rnnlab-test-jax-cache")
@@ -132,6 +134,7 @@ def test_tagger_word_dropout_from_the_config_reaches_the_train_step(tmp_path):
         ({"num_steps": 0, "num_epochs": 0}, "num_steps or num_epochs must be > 0"),
         ({"early_stop_evals": -2}, "early_stop_evals must be an int >= 0, got -2"),
         ({"adam_b2": 1.0}, r"adam_b2 must be in \[0, 1\), got 1.0"),
+        ({"ema_decay": -0.1}, r"ema_decay must be in \[0, 1\), got -0.1"),
         ({"mesh_shape": (3,)}, r"mesh_shape \(3,\) does not use the 8 devices exactly"),
         ({"log_every": -1, "model.hidden_size": 0}, "bad config:\n  model.hidden_size must be "
          "a positive int, got 0\n  log_every must be a positive int, got -1$"),
@@ -217,3 +220,55 @@ def test_constant_adam_keeps_the_optimizer_state_layout_of_existing_checkpoints(
     state = train.make_optimizer(tiny_config(), steps_per_epoch=3).init(params)
     before = optax.chain(optax.clip_by_global_norm(5.0), optax.adam(1e-2)).init(params)
     assert jax.tree.structure(state) == jax.tree.structure(before)
+
+
+def test_the_moving_average_follows_the_params_and_leaves_them_as_they_were():
+    """Five updates by train_step: the params are those of a run without the average, and
+    "ema_params" is the float64 recurrence e <- r e + (1 - r) p over them, with r =
+    min(decay, (1 + t) / (10 + t)) at update t."""
+    config = tiny_config()
+    task = tasks.build(config)
+    params = task.init_params(jax.random.key(0), task.train[0])
+    optimizer = train.make_optimizer(config, task.steps_per_epoch)
+    step = jax.jit(functools.partial(train.train_step, task=task, optimizer=optimizer,
+                                     steps_per_epoch=task.steps_per_epoch,
+                                     ema_decay=0.3))  # fmt: skip
+    plain = {"params": params, "opt_state": optimizer.init(params),
+             "step": jnp.array(0, jnp.int32), "rng": jax.random.key(1)}  # fmt: skip
+    averaged = {**plain, "ema_params": params}
+    want = jax.tree.map(lambda p: np.asarray(p, np.float64), params)
+    for t in range(5):
+        plain, _ = step(plain, task.train[t])
+        averaged, _ = step(averaged, task.train[t])
+        assert "ema_params" not in plain
+        jax.tree.map(np.testing.assert_array_equal, averaged["params"], plain["params"])
+        r = min(0.3, (1 + t) / (10 + t))
+        want = jax.tree.map(functools.partial(_averaged, r), want, plain["params"])
+        jax.tree.map(functools.partial(np.testing.assert_allclose, rtol=1e-5, atol=1e-7),
+                     averaged["ema_params"], want)  # fmt: skip
+    moved = jax.tree.map(lambda e, p: float(np.abs(e - p).max()), want, plain["params"])
+    assert max(jax.tree.leaves(moved)) > 1e-3  # the average is not the params
+
+
+def _averaged(r, e, p):
+    return r * e + (1 - r) * np.asarray(p, np.float64)
+
+
+def test_a_run_with_a_moving_average_selects_reports_and_loads_it(tmp_path):
+    """Dev results are the loaded weights' evaluation, and the loaded weights are the
+    average: not the weights of the same run without one (same seed, same updates)."""
+    results = train.train_and_evaluate(
+        tiny_config(ema_decay=0.5, eval_every=2), str(tmp_path / "ema")
+    )
+    train.train_and_evaluate(tiny_config(eval_every=2), str(tmp_path / "plain"))
+    run = runs.load(str(tmp_path / "ema"))
+    task = tasks.build(run.config)
+    want = train.evaluate(task, run.params, task.dev)
+    np.testing.assert_allclose(results["dev"]["loss"], want["loss"], rtol=1e-6)
+    plain = runs.load(str(tmp_path / "plain"), best=False).params
+    latest = runs.load(str(tmp_path / "ema"), best=False).params
+    with pytest.raises(AssertionError):
+        jax.tree.map(np.testing.assert_allclose, latest, plain)
+    config = tiny_config(num_steps=12)  # resumed without the average it was trained with
+    with pytest.raises(CheckpointError, match="keeps a moving average.*ema_decay"):
+        train.train_and_evaluate(config, str(tmp_path / "ema"))

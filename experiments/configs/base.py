@@ -85,6 +85,10 @@ def base_config() -> ml_collections.ConfigDict:
     c.lr_decay = 1.0  # multiply lr by this every epoch after decay_after_epochs
     c.decay_after_epochs = 0
     c.clip_norm = 5.0
+    # > 0: an exponential moving average of the weights (Polyak averaging) is kept,
+    # evaluated, selected on dev and loaded for inference instead of the weights
+    # themselves; its decay ramps up as min(ema_decay, (1 + t) / (10 + t)).
+    c.ema_decay = 0.0
     c.loss_normalizer = "tokens"  # gradient of loss per token; "rows": summed over time
     c.num_epochs = 1
     c.num_steps = 0  # > 0 overrides num_epochs
