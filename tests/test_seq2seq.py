@@ -285,14 +285,15 @@ def test_an_ensembles_candidates_are_scored_by_the_mean_of_its_members_probabili
             np.testing.assert_allclose(score, want, rtol=1e-4, atol=1e-4)
 
 
-def test_prefer_known_restores_known_capitals_stretched_words_and_targets_within_margin():
+def test_prefer_known_folds_case_restores_capitals_stretched_words_and_targets_within_margin():
     from rnnlab.tasks.seq2seq import Candidates, Dictionary
 
     def ex(source, target, feature):
         return {"source": list(source), "target": list(target), "feature": feature}
 
     train = [ex("India", "India", "PROPN"), ex("condemns", "condemn", "VERB"),
-             ex("German", "German", "ADJ"), ex("so", "so", "ADV")]  # fmt: skip
+             ex("German", "German", "ADJ"), ex("so", "so", "ADV"), ex("her", "she", "PRON"),
+             ex("apple", "apple", "PROPN")]  # fmt: skip
     d = Dictionary(train, lambda e: (tuple(e["source"]), e["feature"]), ("PROPN",),
                    restore_case=("PROPN",))  # fmt: skip
 
@@ -313,6 +314,10 @@ def test_prefer_known_restores_known_capitals_stretched_words_and_targets_within
     assert choose("Sooooo", "ADV", "lowercase", [("soooo", -1.0)]) == "so"  # stretched
     assert choose("www", "X", "copy", [("ww", -1.0)]) == "www"  # no "ww" or "w" in train
     assert choose("s000", "X", "copy", [("s0", -1.0)]) == "s000"  # not a word
+    assert choose("HER", "PRON", "lowercase", [("her", -1.0)]) == "she"  # its lowercase's target
+    assert choose("Condemns", "VERB", "generate", [("Condemn", -1.0)]) == "condemn"
+    assert choose("HER", "DET", "lowercase", [("her", -1.0)]) == "her"  # not with that feature
+    assert choose("Apple", "PROPN", "copy", [("Apple", -1.0)]) == "Apple"  # keep_case
 
 
 def test_seq2seq_on_text_is_a_sequence_autoencoder_of_each_texts_beginning():

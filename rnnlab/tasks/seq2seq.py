@@ -307,16 +307,23 @@ class Dictionary:
         return source if feature in self.keep_case else tuple(t.lower() for t in source)
 
     def prefer_known(self, pair, candidates: Candidates, margin: float) -> tuple:
-        """The model's output for an unseen pair, unless train knows better. A lowercase
-        source of a `restore_case` feature that the model copied takes its capitalized
-        spelling if that is a train target of the feature (web text writes names in
-        lowercase: "india" PROPN -> "India"). A generated output that is no train target
-        gives way to the best hypothesis that is one, if its log-probability is within
-        `margin` of the best's (a stem cut short: "condemned" -> "condem", not "condemn").
-        An output that is no train target, of a source that stretches a letter (web text
-        again: "sooooo", "VERYYY"), is first replaced by the train target it stretches.
+        """The model's output for an unseen pair, unless train knows better. A source
+        with capitals whose lowercase spelling train knows with the same feature takes
+        that pair's target unless the feature is one of `keep_case` (a headline's or a
+        sentence's first word, shouting: "Interesting" ADJ -> "interesting", "HER" PRON ->
+        "she"). A lowercase source of a `restore_case` feature that the model copied
+        takes its capitalized spelling if that is a train target of the feature (web text
+        writes names in lowercase: "india" PROPN -> "India"). A generated output that is
+        no train target gives way to the best hypothesis that is one, if its
+        log-probability is within `margin` of the best's (a stem cut short: "condemned"
+        -> "condem", not "condemn"). An output that is no train target, of a source that
+        stretches a letter (web text again: "sooooo", "VERYYY"), is first replaced by the
+        train target it stretches.
         """
         source, feature = pair
+        lower = tuple(t.lower() for t in source)
+        if lower != source and feature not in self.keep_case and (lower, feature) in self.by_pair:
+            return self((lower, feature))
         output = tuple(candidates.output)
         if feature in self.restore_case and output == source and "".join(source).islower():
             capital = tuple(pipeline.capitalized(source))
