@@ -50,6 +50,15 @@ def test_members_are_trained_reused_and_decoded_together(tmp_path, monkeypatch):
     monkeypatch.setattr(train, "train_and_evaluate", no_training)
     again = ensemble.run(config, workdir, [0, 1])
     assert _scores(again) == _scores(results)
+    # A run from before a config field existed ran as its default: still reused, but
+    # not for another value.
+    saved = tmp_path / "ens" / "seed0" / "config.json"
+    old = json.loads(saved.read_text())
+    del old["ema_decay"], old["minimal_pairs"]["seed"]
+    saved.write_text(json.dumps(old))
+    assert _scores(ensemble.run(config, workdir, [0, 1])) == _scores(results)
+    with pytest.raises(AssertionError, match="trained again"):
+        ensemble.run(_config(source_dir, ema_decay=0.5), workdir, [0, 1])
 
 
 def _scores(results):
