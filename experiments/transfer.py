@@ -35,7 +35,6 @@ from etils import epath
 from ml_collections import config_flags
 
 from experiments import cli
-from experiments.configs import base
 from rnnlab import runs, tasks, train
 
 RANDOM = "random"
@@ -95,32 +94,16 @@ def summarize(accuracy: dict[str, list[float]]) -> dict:
 def train_or_reuse(config, workdir: str) -> dict:
     """The results of a run finished with this very config, read back (rebuilding it would
     read its data and evaluate dev again: minutes for IMDB); else it trains (resuming).
-    So runs started by hand in this layout (e.g. two at a time) are collected. A field
-    of `base_config` that the run's saved config lacks (a run from before the field was
-    added) counts as its default: that is how the run ran."""
+    So runs started by hand in this layout (e.g. two at a time) are collected; a run
+    from before a config field existed ran as its default (`runs.load_config`)."""
     folder = epath.Path(workdir)
     done = folder / runs.RESULTS_FILE
     if done.exists() and (folder / runs.CONFIG_FILE).exists():
-        saved = _with_defaults(runs.load_config(workdir).to_dict(), _BASE_DEFAULTS)
-        same = saved == json.loads(config.to_json())
+        same = runs.load_config(workdir).to_dict() == json.loads(config.to_json())
         results = json.loads(done.read_text())
         if same and not results.get("preempted"):
             return results
     return train.train_and_evaluate(config, workdir)
-
-
-_BASE_DEFAULTS = json.loads(base.base_config().to_json())
-
-
-def _with_defaults(saved: dict, defaults: dict) -> dict:
-    """`saved` with the fields it lacks, at any depth, taken from `defaults`."""
-    out = dict(saved)
-    for key, value in defaults.items():
-        if key not in out:
-            out[key] = value
-        elif isinstance(value, dict) and isinstance(out[key], dict):
-            out[key] = _with_defaults(out[key], value)
-    return out
 
 
 def run(config, workdir: str) -> dict | None:

@@ -35,6 +35,7 @@ import ml_collections
 from etils import epath
 
 from rnnlab import checkpoint, models
+from rnnlab import config as config_lib
 from rnnlab.data.vocab import Vocab
 
 CONFIG_FILE = "config.json"
@@ -114,7 +115,8 @@ def write_results(workdir: str, results: dict) -> None:
 
 
 def load_config(workdir: str) -> ml_collections.ConfigDict:
-    return ml_collections.ConfigDict(json.loads((epath.Path(workdir) / CONFIG_FILE).read_text()))
+    """The run's saved config; fields added since it ran at their defaults (rnnlab.config)."""
+    return config_lib.complete(json.loads((epath.Path(workdir) / CONFIG_FILE).read_text()))
 
 
 def load_vocabs(workdir: str) -> dict[str, Vocab]:
@@ -181,7 +183,7 @@ def _renamed(tree: dict, head: str) -> dict:
 def _load_old_layout(workdir: str, meta: dict, params, step: int) -> Run:
     from rnnlab.data import datasets
 
-    config = ml_collections.ConfigDict(meta["config"])
+    config = config_lib.complete(meta["config"])
     task = config.get("task") or datasets.task_of(config.dataset)
     vocabs = _old_vocabs(meta)
     m = config.model

@@ -50,13 +50,14 @@ def test_members_are_trained_reused_and_decoded_together(tmp_path, monkeypatch):
     monkeypatch.setattr(train, "train_and_evaluate", no_training)
     again = ensemble.run(config, workdir, [0, 1])
     assert _scores(again) == _scores(results)
-    # A run from before a config field existed ran as its default: still reused, but
-    # not for another value.
+    # A run from before a config field existed ran as its default: it is reused (not for
+    # another value) and loads as it was.
     saved = tmp_path / "ens" / "seed0" / "config.json"
     old = json.loads(saved.read_text())
-    del old["ema_decay"], old["minimal_pairs"]["seed"]
+    del old["ema_decay"], old["decode"]["lexicon_margin"], old["minimal_pairs"]["seed"]
     saved.write_text(json.dumps(old))
     assert _scores(ensemble.run(config, workdir, [0, 1])) == _scores(results)
+    assert rnnlab.load_ensemble(members).lemmatize(words, upos, beam_size=2) == got
     with pytest.raises(AssertionError, match="trained again"):
         ensemble.run(_config(source_dir, ema_decay=0.5), workdir, [0, 1])
 
