@@ -74,9 +74,9 @@ def defaults() -> ml_collections.ConfigDict:
     c.model.attention = ""
     c.model.feature_dim = 16
     c.model.edits = False  # seq2seq: + an edit classifier (copy / lowercase / generate)
-    # LM and seq2seq, training only: the softmax's loss over the target and this many
-    # log-uniform samples (Jean et al. 2015; 0 = the full softmax). Dev is always scored
-    # with the full softmax.
+    # LM, seq2seq and a classifier's aux_lm_weight, training only: the softmax's loss over
+    # the target and this many log-uniform samples (Jean et al. 2015; 0 = the full
+    # softmax). Dev is always scored with the full softmax.
     c.model.sampled_softmax = 0
     # Speed levers of rnnlab.recurrent.run (same results up to rounding): steps per
     # lax.scan iteration (0 = by backend: 4 on GPU, 1 on CPU), jax.checkpoint over chunks

@@ -79,6 +79,17 @@ def sampled_token_cross_entropy(
     return _sums(nll_BxT, correct_BxT, mask_BxT.astype(bool))
 
 
+def softmax_cross_entropy(features_BxTxF, W_VxF, b_V, targets_BxT, mask_BxT, key=None,
+                          num_samples: int = 0) -> dict[str, jax.Array]:  # fmt: skip
+    """`token_cross_entropy` of the softmax `features @ W.T + b`: the full one, or with
+    `num_samples` > 0 its sampled estimate (`sampled_token_cross_entropy`, training only),
+    which never makes the [B, T, V] logits."""
+    if num_samples > 0:
+        return sampled_token_cross_entropy(features_BxTxF, W_VxF, b_V, targets_BxT, mask_BxT,
+                                           key, num_samples)  # fmt: skip
+    return token_cross_entropy(features_BxTxF @ W_VxF.T + b_V, targets_BxT, mask_BxT)
+
+
 def sequence_cross_entropy(
     logits_BxC: jax.Array, labels_B: jax.Array, real_B: jax.Array
 ) -> dict[str, jax.Array]:

@@ -186,10 +186,21 @@ class Classifier(nn.Module):
 
     def with_lm(self, tokens_BxT, mask_BxT, *, train: bool = False):
         """(logits_BxC, next-word logits_BxTxV): the logits at t predict token t + 1."""
+        logits_BxC, features_BxTxH = self.with_lm_features(tokens_BxT, mask_BxT, train=train)
+        return logits_BxC, self.lm_out(features_BxTxH)
+
+    def with_lm_features(self, tokens_BxT, mask_BxT, *, train: bool = False):
+        """(logits_BxC, features_BxTxH): what the next-word softmax `output_weights` reads
+        (the top layer's states after dropout), for a sampled softmax over them."""
         if not self.aux_lm:
             raise ValueError("with_lm needs a Classifier built with aux_lm=True")
         logits_BxC, _, hs_BxTxH = self._forward(tokens_BxT, mask_BxT, train)
-        return logits_BxC, self.lm_out(self.drop(hs_BxTxH, deterministic=not train))
+        return logits_BxC, self.drop(hs_BxTxH, deterministic=not train)
+
+    def output_weights(self):
+        """(W_VxH, b_V) of the auxiliary next-word softmax `lm_out`."""
+        out = self.lm_out.variables["params"]
+        return out["kernel"].T, out["bias"]
 
     def _forward(self, tokens_BxT, mask_BxT, train: bool):
         if self.truncate:

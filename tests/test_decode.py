@@ -8,10 +8,10 @@ hypotheses, or gathers carries from the wrong beam, picks a different sequence.
 import itertools
 
 import jax
-import jax.extend
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from jaxprs import equations
 
 from rnnlab import decode
 
@@ -394,17 +394,9 @@ def test_an_ensemble_of_attention_decoders_keeps_one_memory_per_row():
         mean_logp = np.log(np.mean(np.exp(np.stack(logp_MxN)), axis=0)).sum(axis=1)
         assert_k_best(tokens[b], lengths[b], scores[b], ranked(outputs, mean_logp, 0.0))
     jaxpr = jax.make_jaxpr(lambda c: decode.beam_search(step, c, bos_B, **kwargs))(carry0)
-    gathered = [e for e in _equations(jaxpr.jaxpr) if e.primitive.name == "gather"
+    gathered = [e for e in equations(jaxpr.jaxpr) if e.primitive.name == "gather"
                 and e.outvars[0].aval.shape == (B * beam_size, S, H)]  # fmt: skip
     assert not gathered
-
-
-def _equations(jaxpr):
-    """Every equation of a jaxpr, inside loops and calls too."""
-    for eqn in jaxpr.eqns:
-        yield eqn
-        for sub in jax.extend.core.jaxprs_in_params(eqn.params):
-            yield from _equations(sub)
 
 
 def test_new_params_reuse_the_compiled_search():

@@ -135,6 +135,8 @@ def test_tagger_word_dropout_from_the_config_reaches_the_train_step(tmp_path):
         ({"early_stop_evals": -2}, "early_stop_evals must be an int >= 0, got -2"),
         ({"adam_b2": 1.0}, r"adam_b2 must be in \[0, 1\), got 1.0"),
         ({"ema_decay": -0.1}, r"ema_decay must be in \[0, 1\), got -0.1"),
+        ({"dataset": "synthetic:classification", "model.sampled_softmax": 8},
+         r"model.sampled_softmax is for LMs, seq2seq and a classifier's auxiliary LM loss"),
         ({"mesh_shape": (3,)}, r"mesh_shape \(3,\) does not use the 8 devices exactly"),
         ({"log_every": -1, "model.hidden_size": 0}, "bad config:\n  model.hidden_size must be "
          "a positive int, got 0\n  log_every must be a positive int, got -1$"),

@@ -14,10 +14,11 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 import pytest
+from jaxprs import equations
 from test_train import tiny_config
 
 from experiments import transfer as driver
-from rnnlab import models, runs, tasks, train, transfer
+from rnnlab import losses, models, runs, tasks, train, transfer
 from rnnlab.data.vocab import Vocab
 from rnnlab.tasks import classification
 
@@ -147,6 +148,35 @@ def test_aux_loss_is_the_weighted_next_word_cross_entropy_in_training_only():
         models.Classifier(len(WORDS), 5, 4, 6).apply(
             {"params": _classifier()}, tokens_BxT, batch["mask_BxT"], method="with_lm"
         )
+
+
+def test_the_aux_loss_over_sampled_words_is_the_sampled_softmax_and_never_makes_vocab_logits():
+    model = models.Classifier(len(WORDS), 5, 4, 6, "lstm", 1, False, aux_lm=True)
+    params = _classifier(aux_lm=True)
+    tokens_BxT = np.array([[4, 5, 6, 7, 0], [8, 9, 6, 5, 4], [9, 0, 0, 0, 0]], np.int32)
+    mask_BxT = tokens_BxT > 0
+    batch = {"tokens_BxT": tokens_BxT, "mask_BxT": mask_BxT, "labels_B": np.array([1, 3, 0])}
+    key, S, V = jax.random.key(3), 4, len(WORDS)
+
+    def aux_loss(p, num_samples):
+        stats = classification.statistics(model, 0.5, p, batch, True, key, num_samples)
+        return stats["aux_loss"]
+
+    # The estimator over the states the head reads: the next word, real pairs, the weight.
+    _, features_BxTxH = model.apply({"params": params}, tokens_BxT, mask_BxT, train=True,
+                                    rngs={"dropout": key}, method="with_lm_features")  # fmt: skip
+    head = params["lm_out"]
+    want = losses.sampled_token_cross_entropy(
+        features_BxTxH[:, :-1], head["kernel"].T, head["bias"], tokens_BxT[:, 1:],
+        mask_BxT[:, 1:], jax.random.fold_in(key, 1), S,
+    )  # fmt: skip
+    np.testing.assert_allclose(aux_loss(params, S), 0.5 * want["loss"], rtol=1e-6)
+    assert not np.isclose(aux_loss(params, S), aux_loss(params, 0))  # an estimate
+    # Neither the loss nor its gradient holds a [B, T - 1, V] array; the full softmax does.
+    for num_samples, full in ((S, False), (0, True)):
+        jaxpr = jax.make_jaxpr(jax.grad(lambda p, n=num_samples: aux_loss(p, n)))(params)
+        shapes = {tuple(v.aval.shape) for e in equations(jaxpr.jaxpr) for v in e.outvars}
+        assert ((3, 4, V) in shapes) == full
 
 
 @pytest.mark.parametrize(
@@ -320,10 +350,11 @@ def test_vocab_from_gives_the_classifier_the_lms_vocabulary_and_every_row(tmp_pa
     assert "lm_vocabulary" not in arms["lm"]
 
 
+@pytest.mark.parametrize("sampled_softmax", [0, 8])
 def test_fine_tuning_with_the_auxiliary_lm_loss_logs_it_and_trains_the_lms_softmax(
-    tmp_path, lm_workdir
+    tmp_path, lm_workdir, sampled_softmax
 ):
-    aux = {"model.aux_lm_weight": 0.5}
+    aux = {"model.aux_lm_weight": 0.5, "model.sampled_softmax": sampled_softmax}
     config = classifier_config(init_from=lm_workdir, vocab_from=lm_workdir, freeze_steps=2,
                                num_steps=4, log_every=1, **aux)  # fmt: skip
     train.train_and_evaluate(config, str(tmp_path))

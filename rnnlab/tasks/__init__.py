@@ -54,9 +54,11 @@ def validate(config) -> None:
             for path, what in task.OPTIONS.items():
                 if name != kind and _get(config, path):
                     errors.append(f"{path} {what}; this config's task is {kind!r}")
-        if config.model.sampled_softmax and kind not in ("lm", "chars", "seq2seq"):
-            errors.append(f"model.sampled_softmax is an LM / seq2seq option; this config's "
-                          f"task is {kind!r}")  # fmt: skip
+        aux_lm = kind == "classification" and config.model.aux_lm_weight > 0
+        if config.model.sampled_softmax and kind not in ("lm", "chars", "seq2seq") and not aux_lm:
+            errors.append(f"model.sampled_softmax is for LMs, seq2seq and a classifier's "
+                          f"auxiliary LM loss (model.aux_lm_weight); this config's task is "
+                          f"{kind!r}")  # fmt: skip
         errors += REGISTRY[kind].config_errors(config)
     if errors:
         raise ConfigError("bad config:\n  " + "\n  ".join(errors))

@@ -183,12 +183,9 @@ class Task:
         loss is an estimate, its accuracy "target beats the samples"); else the full one.
         Evaluation always takes the full softmax."""
         W_VxF, b_V = self.model.apply({"params": params}, method="output_weights")
-        targets_BxT, mask_BxT = batch["targets_BxT"], batch["mask_BxT"]
-        num_samples = self.config.model.sampled_softmax
-        if num_samples > 0:
-            return losses.sampled_token_cross_entropy(features_BxTxF, W_VxF, b_V, targets_BxT,
-                                                      mask_BxT, key, num_samples)  # fmt: skip
-        return losses.token_cross_entropy(features_BxTxF @ W_VxF.T + b_V, targets_BxT, mask_BxT)
+        return losses.softmax_cross_entropy(features_BxTxF, W_VxF, b_V, batch["targets_BxT"],
+                                            batch["mask_BxT"], key,
+                                            self.config.model.sampled_softmax)  # fmt: skip
 
     def loss(self, params, batch, key, carry=None):
         """(scalar to minimise, (metrics, carry out)): the normaliser and any auxiliary

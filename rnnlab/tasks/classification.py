@@ -70,8 +70,9 @@ class Classification(base.Task):
         return transfer.scale_pretrained(mask, c.freeze_steps, c.pretrained_lr_scale)
 
     def statistics(self, params, batch, carry, train: bool, key):
-        stats = statistics(self.model, self.config.model.aux_lm_weight, params, batch, train, key)
-        return stats, None
+        m = self.config.model
+        return statistics(self.model, m.aux_lm_weight, params, batch, train, key,
+                          m.sampled_softmax), None  # fmt: skip
 
     def class_probs(self, params, sentences) -> np.ndarray:
         """[N, C] class probabilities of tokenized sentences (unknown words are <unk>),
@@ -87,20 +88,25 @@ def _probs(model, params, tokens_BxT, mask_BxT):
     return jax.nn.softmax(model.apply({"params": params}, tokens_BxT, mask_BxT)[0], axis=-1)
 
 
-def statistics(model, aux_lm_weight: float, params, batch, train: bool, key) -> dict:
+def statistics(model, aux_lm_weight: float, params, batch, train: bool, key,
+               num_samples: int = 0) -> dict:  # fmt: skip
     """Per-sentence loss statistics; with `aux_lm_weight` > 0, in training only, also
-    "aux_loss": that weight x the next-word cross-entropy of the `lm_out` head (dev
-    metrics stay the classifier's own)."""
+    "aux_loss": that weight x the next-word cross-entropy of the `lm_out` head, over
+    `num_samples` log-uniform samples if > 0 (documents: the full softmax's [B, T, V]
+    logits do not fit; dev metrics stay the classifier's own)."""
     tokens_BxT, mask_BxT = batch["tokens_BxT"], batch["mask_BxT"]
     rngs = {"dropout": key} if train else {}
     with_lm = train and aux_lm_weight > 0
-    method = "with_lm" if with_lm else "__call__"
-    logits_BxC, lm_BxTxV = model.apply(
+    method = "with_lm_features" if with_lm else "__call__"
+    logits_BxC, features_BxTxH = model.apply(
         {"params": params}, tokens_BxT, mask_BxT, train=train, rngs=rngs, method=method
     )
     real_B = jnp.any(mask_BxT, axis=-1)
     stats = losses.sequence_cross_entropy(logits_BxC, batch["labels_B"], real_B)
     if with_lm:  # the state at t predicts the word at t + 1
-        lm = losses.token_cross_entropy(lm_BxTxV[:, :-1], tokens_BxT[:, 1:], mask_BxT[:, 1:])
+        W_VxH, b_V = model.apply({"params": params}, method="output_weights")
+        lm = losses.softmax_cross_entropy(features_BxTxH[:, :-1], W_VxH, b_V, tokens_BxT[:, 1:],
+                                          mask_BxT[:, 1:], jax.random.fold_in(key, 1),
+                                          num_samples)  # fmt: skip
         stats["aux_loss"] = aux_lm_weight * lm["loss"]
     return stats
