@@ -60,6 +60,14 @@ epoch 11 of 14, 0.6-1.8 s a step shared); without the UPOS loss: 74.7 at epoch 2
 (stopped there). Dozat & Manning trained 3 x 400 for 50k steps of 5000 tokens, about
 100x the 2.4M tokens that 12 epochs here read; the 2 cores read about 600-1,100 tokens/s.
 
+Larger batches (seventeenth session, another machine of the same kind, idle; two epochs
+each, `--config.num_epochs=0 --config.num_steps=784 --config.batch_size=32` against
+`--config.num_steps=196 --config.batch_size=128`): batch 128 reads 1.9-2.1k tokens/s,
+batch 32 1.5-1.7k (x 1.3), and after the two epochs is at greedy dev LAS 44.6 against
+70.1: the 2 cores gain little from wider matrices and the 4 x fewer updates cost far more.
+That machine is slower than the one above: 398 s for the two epochs at batch 32, so this
+config's 24 epochs would take about 80 minutes there, over the issue's 75.
+
 Without the UPOS loss (`--config.parser.upos_loss=0`; seed 0, 12 epochs, 1653 s, about
 12 min of it shared with a CI run; ninth session): best dev greedy LAS at step 4116; dev
 UAS / LAS with MST 85.99 / 82.13 (0 non-trees), greedy 85.99 / 82.14 (112 of 2001
