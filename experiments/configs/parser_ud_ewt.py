@@ -69,7 +69,7 @@ That machine is slower than the one above: 398 s for the two epochs at batch 32,
 config's 24 epochs would take about 80 minutes there, over the issue's 75.
 
 Adam b2 0.9, Dozat & Manning's, on this config (`--config.adam_b2=0.9`, seed 0,
-seventeenth session, the slower machine, stopped at epoch 10.5 after 35 min): greedy dev
+seventeenth session, the slower machine, stopped at epoch 10.5 after 32 min): greedy dev
 UAS / LAS at epoch 2 / 4 / 8 / 10: 76.14 / 68.62, 81.47 / 76.01, 84.37 / 80.06, 85.25 /
 80.96, against 77.14 / 70.09 with b2 0.999 on the same machine (the batch-32 run above)
 and 82.3 / 77.2, 85.2 / 80.9, 85.9 / 81.7 in this config's seed 0 run: behind by 0.6-1.5
