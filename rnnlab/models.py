@@ -199,8 +199,7 @@ class Classifier(nn.Module):
 
     def output_weights(self):
         """(W_VxH, b_V) of the auxiliary next-word softmax `lm_out`."""
-        out = self.lm_out.variables["params"]
-        return out["kernel"].T, out["bias"]
+        return _softmax_weights(self.lm_out)
 
     def _forward(self, tokens_BxT, mask_BxT, train: bool):
         if self.truncate:
@@ -211,6 +210,13 @@ class Classifier(nn.Module):
         sentence_BxS = pool(hs_BxTxH, mask_BxT, finals, self.pooling)
         logits_BxC = self.classify(self.drop(sentence_BxS, deterministic=not train))
         return logits_BxC, sentence_BxS, hs_BxTxH
+
+
+def _softmax_weights(dense: nn.Dense) -> tuple[jax.Array, jax.Array]:
+    """(W_VxF, b_V) of a softmax layer `dense` (F -> V): its kernel transposed and its bias,
+    as the sampled softmax (`losses.softmax_cross_entropy`) reads them."""
+    out = dense.variables["params"]
+    return out["kernel"].T, out["bias"]
 
 
 def _layer_hidden(carry, bidirectional: bool) -> jax.Array:
@@ -281,8 +287,7 @@ class LanguageModel(nn.Module):
         """(W_VxF, b_V) of the softmax: the embedding when tied, else `out`'s kernel.T."""
         if self.tie_weights:
             return self.embed.embedding, self.out_bias
-        out = self.out.variables["params"]
-        return out["kernel"].T, out["bias"]
+        return _softmax_weights(self.out)
 
     def initial_carry(self, batch_size: int, labels_B=None):
         zeros = self.rnn.initial_carry(batch_size)
@@ -457,8 +462,7 @@ class EncoderDecoder(nn.Module):
 
     def output_weights(self):
         """(W_VxD, b_V) of the softmax `out`."""
-        out = self.out.variables["params"]
-        return out["kernel"].T, out["bias"]
+        return _softmax_weights(self.out)
 
     def edit_logits(self, memory, *, train: bool = False):
         """Edit classifier logits_BxE from the top encoder layer's final state (+ feature)."""
