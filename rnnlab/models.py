@@ -20,6 +20,7 @@ import functools
 import flax.linen as nn
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from rnnlab import cells, recurrent
 
@@ -569,6 +570,7 @@ class Parser(nn.Module):
     word_dropout: float = 0.0
     unk_id: int = 1
     num_tags: int = 0  # > 0: a UPOS classifier over the top states (`tags`, multi-task)
+    distance_bins: int = 0  # K > 0: + a dependent's score for each head distance (below)
 
     def setup(self):
         check_positive(vocab_size=self.vocab_size, num_rels=self.num_rels, embed_dim=self.embed_dim,
@@ -599,6 +601,10 @@ class Parser(nn.Module):
             self.rel_out = nn.Dense(self.num_rels)
         if self.num_tags > 0:
             self.tagger = nn.Dense(self.num_tags)
+        if self.distance_bins > 0:  # starts at zero: the scorer's arcs, then learns a prior
+            self.arc_distance = nn.Dense(
+                2 * self.distance_bins + 2, kernel_init=nn.initializers.zeros
+            )
 
     def __call__(self, tokens_BxT, mask_BxT, chars_BxTxW=None, upos_BxT=None, heads_BxT=None,
                  *, train: bool = False):  # fmt: skip
@@ -646,6 +652,10 @@ class Parser(nn.Module):
             hidden_BxTxTxA = jnp.tanh(dep_BxTxA[:, :, None] + head_BxTxA[:, None, :])
             scores = self.arc_v(drop(hidden_BxTxTxA))[..., 0]
         T = mask_BxT.shape[1]
+        if self.distance_bins > 0:
+            by_bin_BxTxN = self.arc_distance(states_BxTxH)
+            bins_BxTxT = jnp.broadcast_to(distance_bins(T, self.distance_bins), scores.shape)
+            scores = scores + jnp.take_along_axis(by_bin_BxTxN, bins_BxTxT, axis=2)
         allowed_BxTxT = mask_BxT[:, None, :].astype(bool) & ~jnp.eye(T, dtype=bool)
         return jnp.where(allowed_BxTxT, scores, jnp.finfo(scores.dtype).min)
 
@@ -664,6 +674,15 @@ class Parser(nn.Module):
             return bilinear + self.rel_W(jnp.concatenate([dep_BxTxR, head_BxTxR], -1))
         pair_BxTx2H = jnp.concatenate([take(states_BxTxH, heads_BxT), states_BxTxH], -1)
         return self.rel_out(drop(jnp.tanh(self.rel_hidden(pair_BxTx2H))))
+
+
+def distance_bins(T: int, K: int) -> np.ndarray:
+    """bins_TxT[d, h] of the arc d <- h: the signed distance h - d clipped to [-K, K],
+    shifted to [0, 2K]; the root (h = 0) has a bin of its own, 2K + 1. With `distance_bins`
+    the parser adds a score per bin, linear in the dependent's state (a context-free prior
+    in the bias): the distance and direction terms of Qi et al. (2018), as categories."""
+    d_Tx1, h_1xT = np.arange(T)[:, None], np.arange(T)[None, :]
+    return np.where(h_1xT == 0, 2 * K + 1, np.clip(h_1xT - d_Tx1, -K, K) + K)
 
 
 def dependents(mask_BxT) -> jax.Array:

@@ -290,10 +290,15 @@ def _loss_sum(model, params, batch):
     return stats["loss_sum"], (arcs, rel_scores)
 
 
-@pytest.mark.parametrize("scorer", models.SCORERS)
-def test_padding_is_neither_head_nor_dependent_and_changes_no_score_or_gradient(scorer):
+SCORER_CASES = [(scorer, 0) for scorer in models.SCORERS] + [("biaffine", 2)]  # (, K)
+
+
+@pytest.mark.parametrize("scorer,distance_bins", SCORER_CASES)
+def test_padding_is_neither_head_nor_dependent_and_changes_no_score_or_gradient(
+    scorer, distance_bins
+):
     with jax.enable_x64(True):
-        model = _parser(scorer)
+        model = _parser(scorer, distance_bins=distance_bins)
         batch = _parse_batch(SENTENCES, junk=3)
         params = _random_params(model, batch)
         # One compiled function per shape: scores and the gradient of the summed loss.
@@ -320,10 +325,12 @@ def _log_softmax(z):
     return z - np.log(np.exp(z).sum(-1, keepdims=True))
 
 
-def _reference_loss(params, scorer, words, heads, rels):
+def _reference_loss(params, scorer, distance_bins, words, heads, rels):
     """One sentence, float64, from the equations: embeddings -> BiLSTM -> Dozat & Manning's
-    biaffine or Kiperwasser & Goldberg's MLP scorer; -log p(gold head) over the other
-    positions of the sentence - log p(gold relation | gold head), summed over words 1..n."""
+    biaffine or Kiperwasser & Goldberg's MLP scorer (+ with K distance bins, the
+    dependent's score for the head's signed distance clipped to K, or for the root);
+    -log p(gold head) over the other positions of the sentence - log p(gold relation |
+    gold head), summed over words 1..n."""
     p = jax.tree.map(lambda x: np.asarray(x, np.float64), params)
     xs = p["embed"]["embedding"][words]
     layer, zero = p["rnn"]["layers"][0], (np.zeros(H), np.zeros(H))
@@ -347,6 +354,11 @@ def _reference_loss(params, scorer, words, heads, rels):
         arcs = (hidden @ p["arc_v"]["kernel"])[..., 0]
         pair = np.concatenate([s[heads], s], -1)
         rel_scores = dense("rel_out", np.tanh(dense("rel_hidden", pair)))
+    if K := distance_bins:
+        by_bin = dense("arc_distance", s)  # [T, 2K + 2]: distances -K..K, then the root
+        for d in range(n1):
+            for h in range(n1):
+                arcs[d, h] += by_bin[d, 2 * K + 1 if h == 0 else min(max(h - d, -K), K) + K]
     total = 0.0
     for d in range(1, n1):
         others = [h for h in range(n1) if h != d]
@@ -356,16 +368,17 @@ def _reference_loss(params, scorer, words, heads, rels):
     return total
 
 
-@pytest.mark.parametrize("scorer", models.SCORERS)
-def test_loss_equals_a_float64_numpy_reference(scorer):
+@pytest.mark.parametrize("scorer,distance_bins", SCORER_CASES)
+def test_loss_equals_a_float64_numpy_reference(scorer, distance_bins):
     with jax.enable_x64(True):
-        model = models.Parser(V, NR, E, H, "lstm", 1, scorer=scorer, arc_dim=5, rel_dim=3)
+        model = models.Parser(V, NR, E, H, "lstm", 1, scorer=scorer, arc_dim=5, rel_dim=3,
+                              distance_bins=distance_bins)  # fmt: skip
         batch = _parse_batch(SENTENCES, junk=3)
         tokens, mask, _, heads, rels = batch
         params = _random_params(model, (tokens, mask, None, heads, rels), seed=2)
         arcs, rel_scores = model.apply({"params": params}, tokens, mask, None, None, heads)
         stats = parsing_task.loss_statistics(arcs, rel_scores, heads, rels, mask)
-        want = sum(_reference_loss(params, scorer, *s[:3]) for s in SENTENCES)
+        want = sum(_reference_loss(params, scorer, distance_bins, *s[:3]) for s in SENTENCES)
         np.testing.assert_allclose(float(stats["loss_sum"]), want, rtol=1e-10)
         assert float(stats["count"]) == sum(len(s[0]) - 1 for s in SENTENCES)
 

@@ -111,6 +111,7 @@ def get_config():
     c.parser.upos_dim = 0  # > 0: gold UPOS embeddings as input (off: the parser stands alone)
     c.parser.upos_loss = 0.5  # multi-task UPOS classifier (tags are no input)
     c.parser.word_dropout = 0.25  # training: a real word -> <unk>, so chars carry unseen words
+    c.parser.distance_bins = 0  # K > 0: + a learned score per signed head distance up to K
     c.parser.decoders = ("mst", "greedy", "eisner")
     c.pad_multiple = 16  # few batch shapes (compilations): T in steps of 16
     c.learning_rate = 2e-3

@@ -17,7 +17,8 @@ Options (config.parser, defaults below when absent): scorer "biaffine" | "mlp", 
 rel_dim, upos_dim (> 0: gold UPOS embeddings as input; 0 = words and characters only),
 upos_loss (> 0: multi-task, that weight x the cross-entropy of a UPOS classifier over the
 top BiRNN states is added to the loss; UPOS is still not an input, and dev reports
-`upos_accuracy`), word_dropout (training: a word -> <unk>), decoders.
+`upos_accuracy`), word_dropout (training: a word -> <unk>), distance_bins (K > 0: a
+learned score per signed head distance up to K, models.distance_bins), decoders.
 """
 
 from __future__ import annotations
@@ -37,7 +38,8 @@ from rnnlab.data.vocab import BOS, PAD, UNK, Vocab
 from rnnlab.tasks import base
 
 DEFAULTS = {"scorer": "biaffine", "arc_dim": 400, "rel_dim": 100, "upos_dim": 0,
-            "upos_loss": 0.0, "word_dropout": 0.0, "decoders": ("mst", "greedy")}  # fmt: skip
+            "upos_loss": 0.0, "word_dropout": 0.0, "distance_bins": 0,
+            "decoders": ("mst", "greedy")}  # fmt: skip
 MAX_WORD_CHARS = 16  # as the tagger (pipeline.encode)
 ROOT = BOS  # the root's token: reserved in every word vocabulary, never a word
 ROOT_REL = "root"  # UD: the relation of the word under the root, and of no other word
@@ -70,6 +72,8 @@ class Parsing(base.Task):
             errors.append(f"parser.upos_loss must be >= 0, got {o['upos_loss']!r}")
         if not 0.0 <= o["word_dropout"] < 1.0:
             errors.append(f"parser.word_dropout must be in [0, 1), got {o['word_dropout']!r}")
+        if not isinstance(o["distance_bins"], int) or o["distance_bins"] < 0:
+            errors.append(f"parser.distance_bins must be an int >= 0, got {o['distance_bins']!r}")
         if bad := [d for d in o["decoders"] if d not in parsing.DECODERS]:
             errors.append(f"parser.decoders: unknown {bad}; expected some of "
                           f"{tuple(parsing.DECODERS)}")  # fmt: skip
@@ -121,6 +125,7 @@ class Parsing(base.Task):
             "arc_dim": o["arc_dim"],
             "rel_dim": o["rel_dim"],
             "word_dropout": o["word_dropout"],
+            "distance_bins": o["distance_bins"],
             "unk_id": self.vocabs["words"].unk_id,
         }
 
