@@ -290,7 +290,7 @@ def _loss_sum(model, params, batch):
     return stats["loss_sum"], (arcs, rel_scores)
 
 
-SCORER_CASES = [(scorer, 0) for scorer in models.SCORERS] + [("biaffine", 2)]  # (, K)
+SCORER_CASES = [(scorer, 0) for scorer in models.SCORERS] + [("biaffine", 2)]  # (scorer, K)
 
 
 @pytest.mark.parametrize("scorer,distance_bins", SCORER_CASES)
@@ -429,11 +429,11 @@ def test_parser_options_are_checked_before_any_data_is_read():
 
     config = tiny_config(dataset="ewt_deps", source_dir="/nonexistent")
     config.parser = {"scorer": "cubic", "arc_dim": 0, "decoders": ("mst", "cky"), "typo": 1,
-                     "upos_loss": -1.0}  # fmt: skip
+                     "upos_loss": -1.0, "distance_bins": -2}  # fmt: skip
     with pytest.raises(tasks.ConfigError) as info:
         tasks.validate(config)
     for expected in ("parser.scorer", "parser.arc_dim", "'cky'", "'typo'", "source_dir",
-                     "parser.upos_loss must be >= 0"):  # fmt: skip
+                     "parser.upos_loss must be >= 0", "parser.distance_bins must be"):  # fmt: skip
         assert expected in str(info.value)
 
 
