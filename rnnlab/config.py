@@ -132,6 +132,9 @@ def defaults() -> ml_collections.ConfigDict:
     # source of these features takes its capitalized spelling if train knows it.
     c.decode.lexicon_margin = 0.0
     c.decode.restore_case_features = ()
+    # Also on the lexicon rows: a capitalized source in a name (examples' "in_name": a
+    # word before a proper noun) keeps a capital where train's of its feature mostly do.
+    c.decode.name_case = False
 
     c.sample = ml_collections.ConfigDict()
     c.sample.num = 0  # > 0: sample this many texts from the LM at the end

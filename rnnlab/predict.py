@@ -6,8 +6,8 @@
     rnnlab.export("runs/parser", "parser.rnnlab")   # one file: rnnlab.load reads it alone
 
 Per kind of run: classify (classification), score / generate (lm, chars), tag (tagging),
-parse / parse_many (parsing), lemmatize (seq2seq), embed (all but parsing). Another
-kind's method is a ValueError that names the run's kind. Inputs are token lists or
+parse / parse_many (parsing), lemmatize / lemmatize_many (seq2seq), embed (all but
+parsing). Another kind's method is a ValueError that names the run's kind. Inputs are token lists or
 whitespace-split strings (a character LM reads strings as characters); unknown words are
 `<unk>`, as in training. The work is the task's own inference helpers
 (`Task.for_inference`: no data needed), batched by length, so many inputs cost few
@@ -35,7 +35,7 @@ from etils import epath
 
 from rnnlab import cells, models, runs, tasks
 from rnnlab import generate as sampling
-from rnnlab.data import batching, pipeline
+from rnnlab.data import batching, local_formats, pipeline
 from rnnlab.data.vocab import BOS, EOS, Vocab
 
 EXPORT_FORMAT, EXPORT_VERSION = "rnnlab.export", 1
@@ -192,20 +192,38 @@ class Predictor:
         """One sentence's parse (see `parse_many`)."""
         return self.parse_many([words], None if upos is None else [upos], decoder=decoder)[0]
 
-    def lemmatize(self, words, upos=None, *, beam_size: int = 1,
-                  dictionary: bool = True) -> list[str]:  # fmt: skip
-        """The lemma of each word (its UPOS tag too, if the model reads features), as the
-        run's combined lemmatizer gives it (`Seq2Seq.predict`): the train dictionary for
-        a (word, UPOS) seen in train, the character encoder-decoder for the rest.
-        `dictionary` False, or a run that saved no dictionary: the model alone."""
+    def lemmatize_many(self, sentences, upos=None, *, beam_size: int = 1,
+                       dictionary: bool = True) -> list[list[str]]:  # fmt: skip
+        """The lemma of each word of each sentence (with each word's UPOS tag, if the
+        model reads features), as the run's combined lemmatizer gives it
+        (`Seq2Seq.predict`): the train dictionary for a (word, UPOS) seen in train, the
+        character encoder-decoder for the rest. A word before a PROPN of its sentence
+        stands in a name (`local_formats.in_name`), where the lexicon may keep its
+        capital. `dictionary` False, or a run that saved no dictionary: the model alone."""
         self._need("lemmatize", "seq2seq")
-        words = _tokens(words)
+        sentences = [_tokens(s) for s in sentences]
         if "features" in self.run.vocabs and upos is None:
             raise ValueError("this lemmatizer reads UPOS tags: pass upos (one per word)")
-        decoded = self.task.predict(self.run.params, [list(w) for w in words],
-                                    None if upos is None else list(upos),
-                                    beam_size=beam_size, dictionary=dictionary)  # fmt: skip
-        return ["".join(chars) for chars in decoded]
+        tags = [None] * len(sentences) if upos is None else [list(u) for u in upos]
+        for i, (words, sentence_upos) in enumerate(zip(sentences, tags, strict=True)):
+            if sentence_upos is not None and len(sentence_upos) != len(words):
+                raise ValueError(f"sentence {i}: {len(words)} words but {len(sentence_upos)} "
+                                 "UPOS tags: pass one per word")  # fmt: skip
+        flat = [list(w) for words in sentences for w in words]
+        decoded = self.task.predict(
+            self.run.params, flat,
+            None if upos is None else [u for sentence_upos in tags for u in sentence_upos],
+            None if upos is None else [n for u in tags for n in local_formats.in_name(u)],
+            beam_size=beam_size, dictionary=dictionary,
+        )  # fmt: skip
+        lemmas = iter("".join(chars) for chars in decoded)
+        return [[next(lemmas) for _ in words] for words in sentences]
+
+    def lemmatize(self, words, upos=None, *, beam_size: int = 1,
+                  dictionary: bool = True) -> list[str]:  # fmt: skip
+        """One sentence's lemmas (see `lemmatize_many`)."""
+        return self.lemmatize_many([words], None if upos is None else [upos],
+                                   beam_size=beam_size, dictionary=dictionary)[0]  # fmt: skip
 
     def embed(self, texts) -> np.ndarray:
         """[N, D] float32: one vector per text, what the model's encoder reads it into.

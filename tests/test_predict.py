@@ -135,13 +135,30 @@ def test_lemmatize_is_the_combined_lemmatizer_of_the_task_without_its_data(predi
     assert got[3] == model_alone[3] and model_alone[:3] != got[:3]
     assert p.lemmatize(words, upos, dictionary=False) == model_alone
     sources = [list(w) for w in words]
-    assert got == ["".join(e) for e in task.predict(p.run.params, sources, upos)]
+    assert got == ["".join(e) for e in task.predict(p.run.params, sources, upos, [0, 1, 0, 0])]
     # A run folder without the dictionary (written before it was kept): the model alone.
     old = shutil.copytree(p.run.workdir, tmp_path / "old")
     (old / "table.pairs.json").unlink()
     assert rnnlab.load(str(old)).lemmatize(words, upos) == model_alone
     with pytest.raises(ValueError, match="UPOS"):
         p.lemmatize(words)
+    with pytest.raises(ValueError, match="sentence 0: 4 words but 3 UPOS tags"):
+        p.lemmatize(words, upos[:3])
+
+
+def test_lemmatize_reads_its_words_as_a_sentence_whose_proper_nouns_make_names(
+    predictor, monkeypatch
+):
+    p = predictor("seq2seq")
+    calls = []
+    monkeypatch.setattr(p.task, "predict", lambda params, sources, upos, in_name, **kw:
+                        calls.append(in_name) or sources)  # fmt: skip
+    p.lemmatize(["Greater", "Houston", "Area", "grows"], ["ADJ", "PROPN", "PROPN", "VERB"])
+    p.lemmatize(["Greater"], ["ADJ"])
+    got = p.lemmatize_many([["Greater"], ["Houston", "grows"], ["Civic", "Center"]],
+                           [["ADJ"], ["PROPN", "VERB"], ["ADJ", "PROPN"]])  # fmt: skip
+    assert calls == [[1, 1, 0, 0], [0], [0, 0, 0, 1, 0]]  # none across sentences
+    assert got == [["Greater"], ["Houston", "grows"], ["Civic", "Center"]]  # each in place
 
 
 def test_another_kinds_call_is_a_clear_error(predictor):

@@ -320,6 +320,87 @@ def test_prefer_known_folds_case_restores_capitals_stretched_words_and_targets_w
     assert choose("Apple", "PROPN", "copy", [("Apple", -1.0)]) == "Apple"  # keep_case
 
 
+NAMES_TRAIN = """\
+1	Greater	Great	ADJ	_	_	0	root	_	_
+2	Houston	Houston	PROPN	_	_	1	dep	_	_
+3	grows	grow	VERB	_	_	1	dep	_	_
+
+1	Greater	great	ADJ	_	_	0	root	_	_
+2	heat	heat	NOUN	_	_	1	dep	_	_
+
+1	Greater	great	ADJ	_	_	0	root	_	_
+2	heat	heat	NOUN	_	_	1	dep	_	_
+
+1	Urban	Urban	ADJ	_	_	0	root	_	_
+2	Development	Development	PROPN	_	_	1	dep	_	_
+
+1	Leading	lead	VERB	_	_	0	root	_	_
+2	Edge	Edge	PROPN	_	_	1	dep	_	_
+
+1	Rising	rise	VERB	_	_	0	root	_	_
+2	Sun	Sun	PROPN	_	_	1	dep	_	_
+
+1	Civil	Civil	ADJ	_	_	0	root	_	_
+2	War	War	PROPN	_	_	1	dep	_	_
+"""
+
+
+def test_words_before_a_proper_noun_are_in_a_name_and_keep_the_capital_train_keeps(tmp_path):
+    """`in_name` marks each word a PROPN follows; train types count their tokens there;
+    the lexicon capitalizes a capitalized source's output in a name where most of its
+    feature's train tokens there keep the capital (ADJ here, not VERB), and nowhere else."""
+    from rnnlab.data import local_formats
+    from rnnlab.tasks.seq2seq import Candidates, Dictionary
+
+    assert local_formats.in_name(["ADJ", "PROPN", "PROPN", "VERB"]) == [1, 1, 0, 0]
+    assert local_formats.in_name([]) == []
+    folder = tmp_path / "ud_english_ewt"
+    folder.mkdir()
+    for split in ("train", "dev"):
+        (folder / f"en_ewt-ud-{split}.conllu").write_text(NAMES_TRAIN)
+    path = folder / "en_ewt-ud-train.conllu"
+    train = list(local_formats._read_ewt_lemmas(str(path), "train"))
+    by_word = {("".join(ex["source"]), "".join(ex["target"])): ex for ex in train}
+    names = {word: ex["in_name"] for word, ex in by_word.items()}
+    assert names["Greater", "Great"] == 1 and names["Greater", "great"] == 0  # 0 of 2 tokens
+    assert names["Houston", "Houston"] == 0 and names["Leading", "lead"] == 1
+    assert by_word["Greater", "great"]["count"] == 2
+    dev = list(local_formats._read_ewt_lemmas(str(path), "dev"))  # every token
+    assert [ex["in_name"] for ex in dev] == [1, 0, 0, 0, 0, 0, 0, 1, 0, 1, 0, 1, 0, 1, 0]
+    d = Dictionary(train, lambda e: (tuple(e["source"]), e["feature"]))
+    assert d.name_votes["ADJ"] == 3 and d.name_votes["VERB"] == -2 and d.name_votes["PROPN"] == 0
+
+    def cased(source, feature, output):
+        return "".join(d.name_cased((tuple(source), feature), tuple(output)))
+
+    assert cased("Civic", "ADJ", "civic") == "Civic"
+    assert cased("CRAZY", "ADJ", "crazy") == "Crazy"
+    assert cased("civic", "ADJ", "civic") == "civic"  # the source has no capital
+    assert cased("Breaking", "VERB", "break") == "break"  # train's verbs drop it
+    assert cased("Ruby", "PROPN", "ruby") == "ruby"  # no train votes either way
+    assert cased("Odd", "ADJ", "") == ""
+
+    from test_train import tiny_config
+
+    from rnnlab import tasks
+
+    config = tiny_config(dataset="ewt_lemmas", source_dir=str(tmp_path), metric="accuracy")
+    task = tasks.build(config)
+    assert list(task.examples["train"]) == train and list(task.examples["dev"]) == dev
+    civic = Candidates("lowercase", tuple("Civic"), [(tuple("civic"), -1.0)])
+    greater = Candidates("lowercase", tuple("Greater"), [(tuple("greater"), -1.0)])
+    pair = (tuple("Civic"), "ADJ")
+    assert task.choose(pair, civic, lexical=True, in_name=1) == tuple("civic")  # option off
+    config.decode.name_case = True
+    assert task.choose(pair, civic, lexical=True, in_name=1) == tuple("Civic")
+    assert task.choose(pair, civic, lexical=True, in_name=0) == tuple("civic")
+    assert task.choose(pair, civic, lexical=False, in_name=1) == tuple("civic")  # combined
+    # A seen pair's dictionary target ("great", 2 of 3) is cased too.
+    greater_pair = (tuple("Greater"), "ADJ")
+    assert task.choose(greater_pair, greater, lexical=True, in_name=0) == tuple("great")
+    assert task.choose(greater_pair, greater, lexical=True, in_name=1) == tuple("Great")
+
+
 def test_seq2seq_on_text_is_a_sequence_autoencoder_of_each_texts_beginning():
     from test_train import tiny_config
 

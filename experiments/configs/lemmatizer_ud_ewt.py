@@ -142,4 +142,5 @@ def get_config():
     c.decode.keep_case_features = ("PROPN",)
     c.decode.lexicon_margin = 2.0  # nats; of 1 / 2 / 3 / 5 / 8 on dev (seed 0)
     c.decode.restore_case_features = ("PROPN", "ADJ")  # "india" -> "India", "german" -> "German"
+    c.decode.name_case = True  # "Greater Houston" -> "Great"
     return c

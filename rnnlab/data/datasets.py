@@ -150,7 +150,7 @@ def _local_view(ex: dict, views: tuple[str, ...]) -> dict | None:
     """A stored (possibly TFDS-decoded) example -> the task schema; None = not in view."""
     out = {}
     for key, value in ex.items():
-        if key in ("label", "count"):
+        if key in ("label", "count", "in_name"):
             out[key] = int(value)
         elif key in ("text", "feature"):
             out[key] = _text(value)

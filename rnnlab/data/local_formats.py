@@ -14,7 +14,7 @@ from __future__ import annotations
 import collections
 import dataclasses
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 
 from rnnlab.data import formats, subwords, words
 
@@ -61,15 +61,32 @@ def _read_ewt_deps(path, split):
 def _read_ewt_lemmas(path, split):
     """Words as (form characters, UPOS) -> lemma characters. Train: each distinct
     (form, UPOS, lemma) once, with its token count (word types, as lemmatizers train);
-    dev/test: every token (the UD evaluation scores tokens)."""
+    dev/test: every token (the UD evaluation scores tokens). "in_name" counts the tokens
+    that stand in a name (`in_name`)."""
     tokens = [
-        (form, upos, lemma)
+        (form, upos, lemma, name)
         for ex in formats.read_conllu(path, lemmas=True)
-        for form, upos, lemma in zip(ex["tokens"], ex["tags"], ex["lemmas"], strict=True)
-    ]
-    words = collections.Counter(tokens).items() if split == "train" else ((t, 1) for t in tokens)
-    for (form, upos, lemma), count in words:
-        yield {"source": list(form), "target": list(lemma), "feature": upos, "count": count}
+        for form, upos, lemma, name in zip(ex["tokens"], ex["tags"], ex["lemmas"],
+                                           in_name(ex["tags"]), strict=True)
+    ]  # fmt: skip
+    if split != "train":
+        words = (((form, upos, lemma), 1, name) for form, upos, lemma, name in tokens)
+    else:
+        counts, names = collections.Counter(), collections.Counter()
+        for form, upos, lemma, name in tokens:
+            counts[form, upos, lemma] += 1
+            names[form, upos, lemma] += name
+        words = ((word, count, names[word]) for word, count in counts.items())
+    for (form, upos, lemma), count, names_count in words:
+        yield {"source": list(form), "target": list(lemma), "feature": upos, "count": count,
+               "in_name": names_count}  # fmt: skip
+
+
+def in_name(upos: Sequence[str]) -> list[int]:
+    """1 for each word of a sentence that a proper noun follows, else 0: where EWT keeps
+    a capital in the lemma of a word that is not itself tagged PROPN ("Greater Houston"
+    -> "Great", "Urban Development" -> "Urban"; `Dictionary.name_cased`)."""
+    return [int(nxt == "PROPN") for nxt in upos[1:]] + [0] * bool(upos)
 
 
 def _read_shakespeare(path, split):

@@ -37,8 +37,10 @@ _FORMAT_FEATURES = {  # stored examples that carry more than their task's fields
         "words": _TEXTS,
         "label": tfds.features.Scalar(np.int64),
     },
+    "ewt_lemmas": {**_FEATURES["seq2seq"], "in_name": tfds.features.Scalar(np.int64)},
 }
-_VERSIONS = {"imdb": "1.1.0"}  # 1.1.0: + the words of each review (the "words" view)
+# imdb 1.1.0: + the words of each review (the "words" view); ewt_lemmas 1.1.0: + in_name
+_VERSIONS = {"imdb": "1.1.0", "ewt_lemmas": "1.1.0"}
 _INTS = tfds.features.Sequence(tfds.features.Scalar(np.int64))
 _FEATURES["parsing"] = {"tokens": _TEXTS, "upos": _TEXTS, "heads": _INTS, "deprels": _TEXTS}
 

@@ -150,11 +150,13 @@ class Seq2Seq(base.Task):
         train = self.examples["train"]
         if all(ex["source"] == ex["target"] for ex in train):
             return {}
-        counts = collections.Counter()
+        counts, names = collections.Counter(), collections.Counter()
         for ex in train:
             row = tuple(ex["source"]), ex.get("feature"), tuple(ex["target"])
             counts[row] += ex.get("count", 1)
-        return {"pairs": [{"source": list(s), "feature": f, "target": list(t), "count": n}
+            names[row] += ex.get("in_name", 0)
+        return {"pairs": [{"source": list(s), "feature": f, "target": list(t), "count": n,
+                           "in_name": names[s, f, t]}
                           for (s, f, t), n in counts.items()]}  # fmt: skip
 
     def pair(self, ex) -> tuple:
@@ -174,33 +176,40 @@ class Seq2Seq(base.Task):
 
     @property
     def lexical(self) -> bool:
-        """Whether unseen pairs lean towards train targets (`Dictionary.prefer_known`)."""
+        """Whether outputs lean towards train's targets and conventions
+        (`Dictionary.prefer_known`, `Dictionary.name_cased`)."""
         c = self.config.decode
-        return c.lexicon_margin > 0 or bool(c.restore_case_features)
+        return c.lexicon_margin > 0 or bool(c.restore_case_features) or c.name_case
 
-    def choose(self, pair, candidates: Candidates, lexical: bool) -> tuple:
+    def choose(self, pair, candidates: Candidates, lexical: bool, in_name: int = 0) -> tuple:
         """The combined system's output (Stanza's): the dictionary's for a (source,
-        feature) pair seen in train, else the model's (`lexical`: leaning towards train
-        targets)."""
+        feature) pair seen in train, else the model's; `lexical`: leaning towards train
+        targets, and in a name (`in_name`) cased as train's names are."""
         dictionary = self.dictionary
         if pair in dictionary.by_pair:
-            return dictionary(pair)
-        if lexical:
-            return dictionary.prefer_known(pair, candidates, self.config.decode.lexicon_margin)
-        return tuple(candidates.output)
+            output = dictionary(pair)
+        elif lexical:
+            output = dictionary.prefer_known(pair, candidates, self.config.decode.lexicon_margin)
+        else:
+            output = tuple(candidates.output)
+        if lexical and in_name and self.config.decode.name_case:
+            return dictionary.name_cased(pair, output)
+        return output
 
-    def predict(self, params, sources, features=None, *, beam_size: int = 1,
+    def predict(self, params, sources, features=None, in_name=None, *, beam_size: int = 1,
                 dictionary: bool = True) -> list[list[str]]:  # fmt: skip
         """The target of each source as the config's best system gives it: the
         dictionary for pairs seen in train, the model (leaning towards train targets if
-        the config says so) for the rest; `dictionary` False, or no saved dictionary: the
+        the config says so) for the rest, each source in a name or not (`in_name`, one
+        flag per source; None: none is); `dictionary` False, or no saved dictionary: the
         model alone (`generate`)."""
         found = self.candidates(params, sources, features, beam_size=beam_size)
         if not dictionary or self.dictionary is None:
             return [c.output for c in found]
         features = features if "features" in self.vocabs else [None] * len(sources)
-        return [list(self.choose((tuple(s), f), c, self.lexical))
-                for s, f, c in zip(sources, features, found, strict=True)]  # fmt: skip
+        in_name = [0] * len(sources) if in_name is None else in_name
+        return [list(self.choose((tuple(s), f), c, self.lexical, n))
+                for s, f, c, n in zip(sources, features, found, in_name, strict=True)]  # fmt: skip
 
     def extras(self, params) -> dict:
         train, dev = self.examples["train"], self.examples["dev"]
@@ -231,7 +240,8 @@ class Seq2Seq(base.Task):
             seconds = time.perf_counter() - start
             by_pair = dict(zip(pairs, found, strict=True))
             model = [tuple(by_pair[key(ex)].output) for ex in dev]
-            chosen = {lexical: [self.choose(key(ex), by_pair[key(ex)], lexical) for ex in dev]
+            chosen = {lexical: [self.choose(key(ex), by_pair[key(ex)], lexical,
+                                            ex.get("in_name", 0)) for ex in dev]
                       for lexical in {False, self.lexical}}  # fmt: skip
             scores = out["decoding"][f"beam{size}"] = {
                 "model": _scores(model, gold, unseen_N),
@@ -292,11 +302,17 @@ class Dictionary:
         self.by_pair = collections.defaultdict(collections.Counter)
         self.by_source = collections.defaultdict(collections.Counter)
         self.by_feature = collections.defaultdict(set)  # feature -> its train targets
+        # feature -> its capitalized train sources in names: those whose target keeps a
+        # capital less those whose target drops it
+        self.name_votes = collections.Counter()
         for ex in train:
             count, target = ex.get("count", 1), tuple(ex["target"])
             self.by_pair[key(ex)][target] += count
             self.by_source[tuple(ex["source"])][target] += count
             self.by_feature[key(ex)[1]].add(target)
+            if ex.get("in_name", 0) and _capitalized(ex["source"]):
+                vote = 1 if _capitalized(target) else -1
+                self.name_votes[key(ex)[1]] += vote * ex["in_name"]
         self.targets = set().union(*self.by_feature.values())
 
     def __call__(self, pair) -> tuple:
@@ -341,6 +357,20 @@ class Dictionary:
             if score >= best - margin and tokens in self.targets:
                 return tokens
         return output
+
+    def name_cased(self, pair, output: tuple) -> tuple:
+        """The output of a source in a name: starting with a capital if the source does
+        and most capitalized train sources of its feature in names keep theirs (EWT's
+        name-internal adjectives: "Greater Houston" ADJ -> "Great", not "great"; its
+        verbs and nouns there mostly drop theirs: "Leader" -> "leader")."""
+        source, feature = pair
+        if self.name_votes[feature] > 0 and _capitalized(source) and not _capitalized(output):
+            return tuple(pipeline.capitalized(output))
+        return output
+
+
+def _capitalized(tokens) -> bool:
+    return bool(tokens) and tokens[0][:1].isupper()
 
 
 def _unstretched(source: tuple) -> list[tuple]:
