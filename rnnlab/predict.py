@@ -7,9 +7,9 @@
 
 Per kind of run: classify (classification), score / generate (lm, chars), tag (tagging),
 parse / parse_many (parsing), lemmatize / lemmatize_many (seq2seq), embed (all but
-parsing). Another kind's method is a ValueError that names the run's kind. Inputs are token lists or
-whitespace-split strings (a character LM reads strings as characters); unknown words are
-`<unk>`, as in training. The work is the task's own inference helpers
+parsing). Another kind's method is a ValueError that names the run's kind. Inputs are
+token lists or whitespace-split strings (a character LM reads strings as characters);
+unknown words are `<unk>`, as in training. The work is the task's own inference helpers
 (`Task.for_inference`: no data needed), batched by length, so many inputs cost few
 compilations and padding changes nothing.
 

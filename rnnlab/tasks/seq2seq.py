@@ -1,6 +1,7 @@
 """Conditioned generation: read a source sequence, generate the target (encoder-decoder).
 
-Examples are {"source": tokens, "target": tokens[, "feature": str][, "count": int]}; one
+Examples are {"source": tokens, "target": tokens[, "feature": str][, "count": int]
+[, "in_name": how many of its tokens stand in a name, `Dictionary.name_cased`]}; one
 vocabulary for both sides (characters for the `ewt_lemmas` lemmatizer, words for a
 sequence autoencoder: `task="seq2seq"` on text data, each text its own target).
 Training is teacher-forced, one loss per real target token (and
