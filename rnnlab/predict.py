@@ -205,6 +205,8 @@ class Predictor:
         if "features" in self.run.vocabs and upos is None:
             raise ValueError("this lemmatizer reads UPOS tags: pass upos (one per word)")
         tags = [None] * len(sentences) if upos is None else [list(u) for u in upos]
+        if len(tags) != len(sentences):
+            raise ValueError(f"{len(sentences)} sentences but {len(tags)} lists of UPOS tags")
         for i, (words, sentence_upos) in enumerate(zip(sentences, tags, strict=True)):
             if sentence_upos is not None and len(sentence_upos) != len(words):
                 raise ValueError(f"sentence {i}: {len(words)} words but {len(sentence_upos)} "

@@ -144,6 +144,8 @@ def test_lemmatize_is_the_combined_lemmatizer_of_the_task_without_its_data(predi
         p.lemmatize(words)
     with pytest.raises(ValueError, match="sentence 0: 4 words but 3 UPOS tags"):
         p.lemmatize(words, upos[:3])
+    with pytest.raises(ValueError, match="2 sentences but 1 lists of UPOS tags"):
+        p.lemmatize_many([words, words], [upos])
 
 
 def test_lemmatize_reads_its_words_as_a_sentence_whose_proper_nouns_make_names(

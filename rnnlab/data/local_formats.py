@@ -86,7 +86,7 @@ def in_name(upos: Sequence[str]) -> list[int]:
     """1 for each word of a sentence that a proper noun follows, else 0: where EWT keeps
     a capital in the lemma of a word that is not itself tagged PROPN ("Greater Houston"
     -> "Great", "Urban Development" -> "Urban"; `Dictionary.name_cased`)."""
-    return [int(nxt == "PROPN") for nxt in upos[1:]] + [0] * bool(upos)
+    return [*(int(nxt == "PROPN") for nxt in upos[1:]), 0] if len(upos) else []
 
 
 def _read_shakespeare(path, split):
